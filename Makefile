@@ -1,0 +1,34 @@
+# Two entry points, each doing all of its own set-up:
+#   make run    train the default architecture on IMDB (creates .venv on first use)
+#   make test   run the offline test suite (same set-up)
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+ARCH   ?= mean
+ARGS   ?=
+
+.PHONY: run test bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# gluonnlp builds from source and imports Cython (and numpy) in its setup.py.
+	$(PY) -m pip install -q numpy==1.23.5 Cython==3.0.12 setuptools wheel
+	$(PY) -m pip install -q --no-build-isolation -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install -q --no-build-isolation --no-deps -e .
+	$(PY) -c "import gluon_rnn"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m gluon_rnn.train --arch $(ARCH) $(ARGS)
+
+test: $(STAMP)
+	# pytest exits 5 when it collects nothing: say so rather than pass silently.
+	@$(PY) -m pytest -q $(ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; fi; exit $$rc
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

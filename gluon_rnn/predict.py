@@ -1,0 +1,90 @@
+"""Label new texts with a trained model directory (nothing else is needed).
+
+    python -m gluon_rnn.predict --model runs/mean-20261123-101500 "a moving, funny film" "dull"
+    python -m gluon_rnn.predict --model DIR --file reviews.txt --json     # one text a line
+    echo "what a waste of time" | python -m gluon_rnn.predict --model DIR --file -
+
+Each text gets one line: the label name, its probability, the text. A text with no word the
+vocabulary knows (or no word at all) still gets a finite prediction, flagged as such: the
+model then sees only padding or unknown tokens, so its answer reflects the training prior.
+"""
+import argparse
+import json
+import sys
+
+import mxnet as mx
+import numpy as np
+from gluonnlp.data.batchify import Pad
+
+from . import data as gdata
+from .errors import UserError, run_cli
+from .model_io import load_model_dir
+
+
+def predict_texts(net, vocab, config, texts, batch_size=256, ctx=None):
+    """One dict per text: label, probability, probabilities by label, known_tokens."""
+    ctx = ctx or mx.cpu()
+    names = config["label_names"]
+    unk = vocab[vocab.unknown_token]
+    pad = Pad(axis=0, pad_val=0, ret_length=True, dtype="float32")
+    results = []
+    for start in range(0, len(texts), batch_size):
+        chunk = texts[start:start + batch_size]
+        ids = gdata.encode([gdata.tokenize(t) for t in chunk], vocab, config["max_len"])
+        # An empty text still needs one (padding) column; its valid_length stays 0.
+        tokens, _ = pad([x or [0] for x in ids])
+        valid_length = mx.nd.array([len(x) for x in ids], dtype="float32")
+        probs = mx.nd.softmax(net(tokens.as_in_context(ctx), valid_length.as_in_context(ctx)))
+        probs = probs.asnumpy()
+        for text, x, p in zip(chunk, ids, probs):
+            best = int(np.argmax(p))
+            known = sum(1 for i in x if i != unk)
+            results.append({
+                "text": text, "label": names[best], "probability": float(p[best]),
+                "probabilities": {n: float(v) for n, v in zip(names, p)},
+                "known_tokens": known,
+                "flag": None if known else ("empty text" if not x else "no known words"),
+            })
+    return results
+
+
+def _read_texts(args):
+    if args.file is None:
+        if not args.texts:
+            raise UserError("nothing to predict: give texts as arguments or --file F ('-' for stdin)")
+        return list(args.texts)
+    if args.file == "-":
+        return [line.rstrip("\r\n") for line in sys.stdin]
+    try:
+        with open(args.file, encoding="utf-8-sig") as f:
+            return [line.rstrip("\r\n") for line in f]
+    except FileNotFoundError:
+        raise UserError(f"{args.file}: no such file")
+    except IsADirectoryError:
+        raise UserError(f"{args.file}: is a directory, expected a text file")
+    except UnicodeDecodeError as err:
+        raise UserError(f"{args.file}: not UTF-8 text (byte {err.start})")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m gluon_rnn.predict",
+                                     description="Label texts with a trained model directory.")
+    parser.add_argument("--model", required=True, help="run directory written by gluon_rnn.train")
+    parser.add_argument("texts", nargs="*", help="texts to label")
+    parser.add_argument("--file", help="one text a line; '-' reads standard input")
+    parser.add_argument("--json", action="store_true", help="one JSON object a line")
+    parser.add_argument("--batch-size", type=int, default=256)
+    args = parser.parse_args(argv)
+    texts = _read_texts(args)
+    net, vocab, config = load_model_dir(args.model)
+    for r in predict_texts(net, vocab, config, texts, args.batch_size):
+        if args.json:
+            print(json.dumps(r, ensure_ascii=False))
+        else:
+            flag = f"  [{r['flag']}]" if r["flag"] else ""
+            print(f"{r['label']}\t{r['probability']:.4f}\t{r['text']}{flag}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

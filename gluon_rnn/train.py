@@ -1,0 +1,522 @@
+"""The one training loop every architecture shares, and its command line.
+
+    python -m gluon_rnn.train --arch lstm                       # IMDB, sensible defaults
+    python -m gluon_rnn.train --arch bilstm --data my.tsv --epochs 3 --out runs/mine
+    python -m gluon_rnn.train --list-archs
+
+`--arch` only chooses the block from `gluon_rnn.ARCHITECTURES`; everything else is the same
+for all of them. The pieces are plain functions that notebooks and tests call too:
+
+    train_epoch(net, loader, loss_fn, trainer, ctx, clip=...)   -> dict of train statistics
+    evaluate(net, loader, ctx, num_classes)                      -> dict of loss, acc, confusion
+    run(Config(...))                                             -> metrics dict, files in cfg.out
+
+A run directory holds the model (config.json, vocab.json, model.params, the hybridized export
+model-symbol.json + model-0000.params), metrics.json, history.csv, learning_curves.png,
+confusion_matrix.png and checkpoint/ (what `--resume` continues from).
+"""
+import argparse
+import csv
+import dataclasses
+import io
+import json
+import math
+import platform
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mxnet as mx
+import numpy as np
+from mxnet import autograd, gluon
+from tqdm.auto import tqdm
+
+from . import data as gdata
+from . import distributed
+from .blocks import ARCHITECTURES, build_model
+from .errors import UserError, run_cli
+from .metrics import confusion_matrix, report
+from .model_io import (atomic_save, atomic_write_json, atomic_write_text, export_symbol,
+                       save_model_dir)
+from .plots import plot_confusion_matrix, plot_learning_curves
+
+
+@dataclass
+class Config:
+    """Everything one run depends on; the command line is derived from these fields."""
+    arch: str = field(default="mean", metadata={"help": "architecture (see --list-archs)"})
+    # data
+    dataset: str = field(default=None, metadata={"help": "named dataset: imdb (default when --data is not given)"})
+    data: str = field(default=None, metadata={"help": "your own file: LABEL<TAB>TEXT, or CSV/TSV with a header"})
+    text_column: str = field(default=None, metadata={"help": "text column of a CSV/TSV (auto-detected when obvious)"})
+    label_column: str = field(default=None, metadata={"help": "label column of a CSV/TSV (auto-detected when obvious)"})
+    data_dir: str = field(default=None, metadata={"help": "dataset cache (default $GLUON_RNN_DATA or ~/.cache/gluon_rnn)"})
+    limit: int = field(default=None, metadata={"help": "use a seeded subset of N examples (quick runs)"})
+    no_dedup: bool = field(default=False, metadata={"help": "keep duplicate texts (the post's protocol; leaks test sentences into training)"})
+    max_len: int = field(default=400, metadata={"help": "truncate texts to this many tokens"})
+    vocab_size: int = field(default=20000, metadata={"help": "keep this many most frequent training tokens"})
+    num_buckets: int = field(default=10, metadata={"help": "length buckets for batching (1 = no bucketing)"})
+    # model
+    embed_size: int = field(default=128, metadata={"help": "embedding size"})
+    hidden_size: int = field(default=128, metadata={"help": "hidden units per direction"})
+    num_layers: int = field(default=None, metadata={"help": "recurrent layers (default: 1, stacked: 2)"})
+    dropout: float = field(default=0.3, metadata={"help": "dropout between layers and before the head"})
+    # optimisation: Adam, gradients clipped by global norm (the cure for exploding gradients)
+    epochs: int = field(default=5, metadata={"help": "maximum number of epochs"})
+    batch_size: int = field(default=64, metadata={"help": "examples per batch (per worker)"})
+    lr: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
+    clip: float = field(default=5.0, metadata={"help": "clip the mean gradient's global norm (0 = off)"})
+    patience: int = field(default=2, metadata={"help": "stop after this many epochs without a better valid accuracy"})
+    seed: int = field(default=0, metadata={"help": "random seed (data split, initialisation, shuffling, dropout)"})
+    # where and how
+    ctx: str = field(default="cpu", metadata={"help": "cpu, cpu:0,cpu:1, gpu:0 or gpu:0,1"})
+    kvstore: str = field(default="device", metadata={"help": "gradient aggregation: device, local, dist_sync, dist_async"})
+    out: str = field(default=None, metadata={"help": "run directory (default runs/ARCH-TIMESTAMP)"})
+    resume: bool = field(default=False, metadata={"help": "continue the run in --out from its last complete epoch"})
+    progress: bool = field(default=True, metadata={"cli": False})  # tqdm bars on stderr
+
+
+class TrainingDiverged(UserError):
+    pass
+
+
+# --------------------------------------------------------------------------- the loop
+
+def seed_everything(seed):
+    random.seed(seed)
+    np.random.seed(seed % 2**32)  # gluonnlp's samplers shuffle with np.random
+    mx.random.seed(seed)          # initialisation and dropout, every device
+
+
+def _split(batch, ctx):
+    return [gluon.utils.split_and_load(x, ctx, even_split=False) for x in batch]
+
+
+def train_epoch(net, loader, loss_fn, trainer, ctx, clip=5.0, num_batches=None, epoch=1,
+                progress=True, num_workers=1):
+    """One pass over `loader`; returns loss/acc sums and throughput. `ctx` is a list of
+    contexts (data parallel); with a dist kvstore `num_workers` scales the batch size."""
+    params = [p for p in net.collect_params().values() if p.grad_req != "null"]
+    total = len(loader) if num_batches is None else num_batches
+    loss_sum = correct = count = real_tokens = all_tokens = 0.0
+    start = time.time()
+    # disable=None: bars only on a terminal, so logs and CI output stay one line an epoch
+    bar = tqdm(total=total, desc=f"epoch {epoch}", leave=False, disable=None if progress else True,
+               unit="batch", file=sys.stderr)
+    for i, batch in enumerate(loader):
+        if i >= total:
+            break
+        tokens, valid_length, label = batch
+        parts = _split(batch, ctx)
+        with autograd.record():
+            outs = [net(t, v) for t, v, _ in zip(*parts)]
+            losses = [loss_fn(o, y) for o, (_, _, y) in zip(outs, zip(*parts))]
+        autograd.backward(losses)
+        batch_loss = sum(float(l.sum().asscalar()) for l in losses)
+        if not math.isfinite(batch_loss):
+            raise TrainingDiverged(
+                f"the loss became {batch_loss} in epoch {epoch}, batch {i + 1}: lower --lr "
+                f"(now {trainer.learning_rate:g}) or turn gradient clipping on (--clip 5)")
+        n = tokens.shape[0]
+        global_batch = n * num_workers
+        trainer.allreduce_grads()
+        if clip:
+            # Gradients are sums over the batch; the trainer divides by its size later, so
+            # clipping the sum at clip*batch clips the mean gradient at `clip`.
+            for c in ctx:
+                gluon.utils.clip_global_norm([p.grad(c) for p in params], clip * global_batch)
+        trainer.update(global_batch)
+        loss_sum += batch_loss
+        correct += sum(float((o.argmax(axis=1) == y).sum().asscalar())
+                       for o, (_, _, y) in zip(outs, zip(*parts)))
+        count += n
+        real_tokens += float(valid_length.sum().asscalar())
+        all_tokens += tokens.size
+        elapsed = time.time() - start
+        bar.set_postfix(loss=f"{loss_sum / count:.4f}", tok_s=f"{real_tokens / elapsed:,.0f}")
+        bar.update(1)
+    bar.close()
+    seconds = time.time() - start
+    return {"loss_sum": loss_sum, "correct": correct, "count": count, "tokens": real_tokens,
+            "padded_tokens": all_tokens - real_tokens, "seconds": seconds}
+
+
+def evaluate(net, loader, ctx, num_classes, loss_fn=None):
+    """Loss, accuracy and confusion matrix of `net` on every batch of `loader`."""
+    loss_fn = loss_fn or gluon.loss.SoftmaxCrossEntropyLoss()
+    c = ctx[0] if isinstance(ctx, (list, tuple)) else ctx
+    loss_sum, labels, preds = 0.0, [], []
+    for tokens, valid_length, label in loader:
+        tokens, valid_length, label = (x.as_in_context(c) for x in (tokens, valid_length, label))
+        out = net(tokens, valid_length)
+        loss_sum += float(loss_fn(out, label).sum().asscalar())
+        labels.append(label.asnumpy().astype(np.int64))
+        preds.append(out.argmax(axis=1).asnumpy().astype(np.int64))
+    labels = np.concatenate(labels) if labels else np.zeros(0, np.int64)
+    preds = np.concatenate(preds) if preds else np.zeros(0, np.int64)
+    n = max(len(labels), 1)
+    return {"loss": loss_sum / n, "acc": float((labels == preds).sum() / n),
+            "confusion": confusion_matrix(labels, preds, num_classes), "count": len(labels)}
+
+
+# --------------------------------------------------------------------------- checkpoints
+# No pickle: gluon's Trainer.save_states pickles the optimizer, so the Adam moments are saved
+# as NDArrays (MXNet's own format) and the update counts as JSON.
+
+def _trainer_state(trainer):
+    arrays, counts = {}, {}
+    for k, updater in enumerate(trainer._updaters):
+        for idx, state in updater.states.items():
+            parts = state if isinstance(state, (list, tuple)) else [state]
+            for j, arr in enumerate(parts):
+                if arr is not None:
+                    arrays[f"{k}:{idx}:{j}"] = arr
+    opt = trainer._optimizer
+    for dev, per_index in opt._all_index_update_counts.items():
+        counts[str(dev)] = {str(i): n for i, n in per_index.items()}
+    return arrays, {"num_update": opt.num_update, "index_update_counts": counts}
+
+
+def _load_trainer_state(trainer, arrays, counts, ctx):
+    trainer._init_kvstore()  # creates the updaters
+    grouped = {}
+    for key, arr in arrays.items():
+        k, idx, j = (int(x) for x in key.split(":"))
+        grouped.setdefault((k, idx), {})[j] = arr
+    for (k, idx), parts in grouped.items():
+        updater = trainer._updaters[k]
+        state = tuple(parts[j].as_in_context(ctx[k]) for j in sorted(parts))
+        updater.states[idx] = state if len(state) > 1 else state[0]
+        updater.states_synced[idx] = True
+    opt = trainer._optimizer
+    opt.num_update = counts["num_update"]
+    opt._all_index_update_counts = {int(d): {int(i): n for i, n in per.items()}
+                                    for d, per in counts["index_update_counts"].items()}
+    opt._index_update_count = opt._all_index_update_counts.setdefault(0, {})
+
+
+def save_checkpoint(out, epoch, net, trainer, state):
+    """Parameters and optimizer state of `epoch`, then state.json, which names them: the
+    rename of state.json is the commit, so a kill at any moment leaves the previous epoch
+    intact. Files no longer named are removed afterwards."""
+    ckpt = Path(out) / "checkpoint"
+    ckpt.mkdir(parents=True, exist_ok=True)
+    params_name, states_name = f"epoch-{epoch:04d}.params", f"epoch-{epoch:04d}.states"
+    atomic_save(ckpt / params_name, net.save_parameters)
+    arrays, counts = _trainer_state(trainer)
+    atomic_save(ckpt / states_name, lambda p: mx.nd.save(p, arrays))
+    state = dict(state, epoch=epoch, last_params=params_name, last_states=states_name,
+                 optimizer=counts)
+    atomic_write_json(ckpt / "state.json", state)
+    # Remove what state.json no longer names, temporary files of a killed run included.
+    keep = {params_name, states_name, state["best_params"], "state.json"}
+    for f in ckpt.iterdir():
+        if f.name not in keep:
+            f.unlink()
+    return state
+
+
+def load_checkpoint(out, net, trainer, ctx):
+    ckpt = Path(out) / "checkpoint"
+    path = ckpt / "state.json"
+    if not path.exists():
+        raise UserError(f"{path}: no checkpoint to resume from (train without --resume first)")
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        net.load_parameters(str(ckpt / state["last_params"]), ctx=ctx)
+        arrays = mx.nd.load(str(ckpt / state["last_states"]))
+    except (json.JSONDecodeError, KeyError, mx.base.MXNetError, OSError) as err:
+        raise UserError(f"{ckpt}: damaged checkpoint ({str(err).splitlines()[0]})")
+    _load_trainer_state(trainer, arrays, state["optimizer"], ctx)
+    return state
+
+
+# --------------------------------------------------------------------------- one run
+
+def _check_config(cfg):
+    if cfg.arch not in ARCHITECTURES:
+        raise UserError(f"unknown architecture {cfg.arch!r}; choose from: "
+                        + ", ".join(sorted(ARCHITECTURES)))
+    for name in ("max_len", "vocab_size", "embed_size", "hidden_size", "epochs", "batch_size",
+                 "num_buckets"):
+        if getattr(cfg, name) < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be at least 1")
+    if cfg.num_layers is not None and cfg.num_layers < 1:
+        raise UserError("--num-layers must be at least 1")
+    if not 0 <= cfg.dropout < 1:
+        raise UserError("--dropout must be in [0, 1)")
+    if cfg.lr <= 0 or cfg.clip < 0 or cfg.patience < 1:
+        raise UserError("--lr must be positive, --clip non-negative, --patience at least 1")
+    if cfg.data and cfg.dataset:
+        raise UserError("give either --dataset or --data, not both")
+
+
+def _history_csv(history):
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(history[0]) if history else ["epoch"])
+    writer.writeheader()
+    writer.writerows(history)
+    return buf.getvalue()
+
+
+def _versions():
+    import gluonnlp
+    import matplotlib
+    return {"python": platform.python_version(), "mxnet": mx.__version__,
+            "gluonnlp": gluonnlp.__version__, "numpy": np.__version__,
+            "matplotlib": matplotlib.__version__}
+
+
+def _say(msg, rank=0):
+    if rank == 0:
+        print(msg, flush=True)
+
+
+def _run_dir(cfg):
+    out = Path(cfg.out or f"runs/{cfg.arch}-{time.strftime('%Y%m%d-%H%M%S')}")
+    committed = (out / "checkpoint" / "state.json").exists()
+    if cfg.resume and not committed:
+        raise UserError(f"{out}: nothing to resume (no checkpoint/state.json)")
+    if not cfg.resume and committed:
+        raise UserError(f"{out}: holds a run already; continue it with --resume or choose "
+                        f"another --out")
+    return out
+
+
+def prepare_data(cfg, rank=0, num_workers=1):
+    """Corpus, vocabulary (from the training split only) and the three loaders. With several
+    workers each takes its own shard of the training set, and `num_batches` is the shortest
+    shard's length: dist_sync needs every worker to take the same number of steps."""
+    corpus = gdata.load_corpus(dataset=cfg.dataset if cfg.data else (cfg.dataset or "imdb"),
+                               data=cfg.data, text_column=cfg.text_column,
+                               label_column=cfg.label_column, data_dir=cfg.data_dir,
+                               limit=cfg.limit, dedup=not cfg.no_dedup, seed=cfg.seed)
+    if not corpus.train or not corpus.valid or not corpus.test:
+        raise UserError(f"{corpus.dataset}: too few examples to split into train/valid/test "
+                        f"({len(corpus.train)}/{len(corpus.valid)}/{len(corpus.test)})")
+    tokens = {name: [gdata.tokenize(text) for text, _ in getattr(corpus, name)]
+              for name in ("train", "valid", "test")}
+    vocab = gdata.build_vocab(tokens["train"], cfg.vocab_size)
+
+    def loader(name, shuffle, part=(1, 0)):
+        ids = gdata.encode(tokens[name], vocab, cfg.max_len)
+        labels = [label for _, label in getattr(corpus, name)]
+        return gdata.make_loader(ids, labels, cfg.batch_size, shuffle=shuffle,
+                                 num_buckets=cfg.num_buckets, num_parts=part[0],
+                                 part_index=part[1])
+
+    loaders = {"train": loader("train", True, (num_workers, rank)),
+               "valid": loader("valid", False), "test": loader("test", False)}
+    num_batches = None
+    if num_workers > 1:
+        num_batches = min(len(loader("train", True, (num_workers, r))) for r in range(num_workers))
+    return corpus, vocab, loaders, num_batches
+
+
+def build_net(cfg, vocab_size, num_classes, ctx):
+    kwargs = dict(embed_size=cfg.embed_size, hidden_size=cfg.hidden_size, dropout=cfg.dropout)
+    if cfg.num_layers is not None:
+        kwargs["num_layers"] = cfg.num_layers
+    try:
+        net = build_model(cfg.arch, vocab_size=vocab_size, num_classes=num_classes, **kwargs)
+    except ValueError as err:
+        raise UserError(str(err))
+    net.initialize(mx.init.Xavier(), ctx=ctx)
+    net.hybridize(static_alloc=True)
+    return net
+
+
+def _epoch_row(epoch, stats, valid):
+    real, padded = stats["tokens"], stats["padded_tokens"]
+    return {"epoch": epoch,
+            "train_loss": round(stats["loss_sum"] / stats["count"], 6),
+            "train_acc": round(stats["correct"] / stats["count"], 6),
+            "valid_loss": round(valid["loss"], 6), "valid_acc": round(valid["acc"], 6),
+            "seconds": round(stats["seconds"], 3),
+            "tokens_per_second": round(real / stats["seconds"], 1),
+            "padding_fraction": round(padded / max(real + padded, 1), 4),
+            "tokens": int(real), "padded_tokens": int(padded)}
+
+
+def fit(cfg, net, trainer, loaders, num_classes, ctx, out, state, kv=None, rank=0,
+        num_workers=1, num_batches=None):
+    """Epochs with validation, early stopping and a checkpoint after each; returns the
+    final training state (history, best epoch, ...). `state` is a resumed one or empty."""
+    state = dict({"history": [], "best_acc": -1.0, "best_epoch": 0, "stale": 0, "epoch": 0,
+                  "stopped_early": False}, **state)
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
+        if state["stale"] >= cfg.patience:
+            state["stopped_early"] = True
+            break
+        # Reseeding per epoch makes a resumed run shuffle and drop out exactly as an
+        # unbroken one (MXNet's generator state cannot be saved).
+        seed_everything(cfg.seed * 1000 + epoch)
+        try:
+            stats = train_epoch(net, loaders["train"], loss_fn, trainer, ctx, clip=cfg.clip,
+                                num_batches=num_batches, epoch=epoch,
+                                progress=cfg.progress and rank == 0, num_workers=num_workers)
+            if num_workers > 1:
+                keys = ("loss_sum", "correct", "count", "tokens", "padded_tokens")
+                sums = distributed.allreduce_sum(kv, np.array([stats[k] for k in keys]))
+                stats.update(zip(keys, (float(v) for v in sums)))
+            valid = evaluate(net, loaders["valid"], ctx, num_classes, loss_fn)
+        except KeyboardInterrupt:
+            done = state["epoch"]
+            _say(f"interrupted in epoch {epoch}; " + (
+                f"epochs 1-{done} are saved in {out}: continue with --resume --out {out}"
+                if done else "no epoch was complete, nothing to resume"), rank)
+            raise SystemExit(130)
+        row = _epoch_row(epoch, stats, valid)
+        improved = valid["acc"] > state["best_acc"]
+        if improved:
+            state.update(best_acc=valid["acc"], best_epoch=epoch, stale=0)
+        else:
+            state["stale"] += 1
+        state["history"] = state["history"] + [row]
+        _say(f"epoch {epoch}/{cfg.epochs}  train loss {row['train_loss']:.4f} acc "
+             f"{row['train_acc']:.4f} | valid loss {row['valid_loss']:.4f} acc "
+             f"{row['valid_acc']:.4f} | {row['seconds']:.1f}s {row['tokens_per_second']:,.0f} "
+             f"tok/s, padding {row['padding_fraction']:.1%}" + ("  *" if improved else ""), rank)
+        state["best_params"] = f"epoch-{state['best_epoch']:04d}.params"
+        if rank == 0:
+            state = save_checkpoint(out, epoch, net, trainer, state)
+            atomic_write_text(out / "history.csv", _history_csv(state["history"]))
+        else:
+            state["epoch"] = epoch
+    return state
+
+
+def run(cfg):
+    """Train `cfg.arch` as configured, write the run directory, return the metrics dict
+    (None on the workers of a distributed run other than rank 0)."""
+    _check_config(cfg)
+    ctx = distributed.parse_ctx(cfg.ctx)
+    kv, rank, num_workers = distributed.create_kvstore(cfg.kvstore)
+    out = _run_dir(cfg)
+    seed_everything(cfg.seed)
+    corpus, vocab, loaders, num_batches = prepare_data(cfg, rank, num_workers)
+    _say(f"data: {corpus.dataset} from {corpus.source}: {len(corpus.train)} train, "
+         f"{len(corpus.valid)} valid, {len(corpus.test)} test, {corpus.num_classes} classes "
+         f"({corpus.duplicates_removed} duplicates removed)", rank)
+    net = build_net(cfg, len(vocab), corpus.num_classes, ctx)
+    # update_on_kvstore=False: gradients are aggregated, then clipped and applied locally,
+    # which also keeps the optimizer state on this process so a checkpoint can hold it.
+    trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": cfg.lr},
+                            kvstore=kv, update_on_kvstore=False)
+    state = {}
+    if cfg.resume:
+        state = load_checkpoint(out, net, trainer, ctx)
+        _say(f"resuming {out} after epoch {state['epoch']}", rank)
+    resumed_from = state.get("epoch")
+    if rank == 0:
+        # The model's description first; its parameters once the best epoch is known.
+        save_model_dir(out, net, vocab, corpus.label_names, cfg.max_len, params=False)
+    state = fit(cfg, net, trainer, loaders, corpus.num_classes, ctx, out, state, kv, rank,
+                num_workers, num_batches)
+
+    # Every worker of a synchronous run ends with the same parameters: the checksums say so.
+    checksum = distributed.param_checksum(net)
+    if num_workers > 1:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(out / f"worker-{rank}.json", {
+            "rank": rank, "num_workers": num_workers, "param_checksum": checksum,
+            "train_loss": [h["train_loss"] for h in state["history"]]})
+        if rank != 0:
+            return None
+    return finish(cfg, net, corpus, loaders["test"], ctx, out, state, resumed_from, checksum,
+                  num_workers)
+
+
+def finish(cfg, net, corpus, test_loader, ctx, out, state, resumed_from, checksum, num_workers):
+    """Score the test set once, with the best validation epoch's parameters; write the model,
+    its export, metrics.json and the plots."""
+    history = state["history"]
+    net.load_parameters(str(out / "checkpoint" / state["best_params"]), ctx=ctx)
+    test = evaluate(net, test_loader, ctx, corpus.num_classes)
+    rep = report(test["confusion"], corpus.label_names)
+    real = sum(h["tokens"] for h in history)
+    padded = sum(h["padded_tokens"] for h in history)
+    train_seconds = sum(h["seconds"] for h in history)
+    metrics = {
+        "arch": cfg.arch, "dataset": corpus.dataset, "source": corpus.source,
+        "num_train": len(corpus.train), "num_valid": len(corpus.valid),
+        "num_test": len(corpus.test), "num_classes": corpus.num_classes,
+        "label_names": corpus.label_names, "duplicates_removed": corpus.duplicates_removed,
+        "num_conflicting": corpus.num_conflicting,
+        "epochs_completed": len(history), "stopped_early": state["stopped_early"],
+        "resumed_from_epoch": resumed_from, "best_epoch": state["best_epoch"],
+        "test_accuracy": rep["accuracy"], "test_loss": test["loss"],
+        "valid_accuracy": state["best_acc"], "macro_f1": rep["macro_f1"],
+        "per_class": rep["per_class"], "confusion_matrix": rep["confusion_matrix"],
+        "train_seconds": round(train_seconds, 3),
+        "tokens_per_second": round(real / max(train_seconds, 1e-9), 1),
+        "padding_fraction": round(padded / max(real + padded, 1), 4),
+        "param_count": sum(int(np.prod(p.shape)) for p in net.collect_params().values()),
+        "final_param_checksum": checksum, "seed": cfg.seed, "context": cfg.ctx,
+        "kvstore": cfg.kvstore, "num_workers": num_workers, "versions": _versions(),
+        "config": dataclasses.asdict(cfg),
+    }
+    atomic_save(out / "model.params", net.save_parameters)
+    tokens, valid_length, _ = next(iter(test_loader))
+    export_symbol(out, net, (tokens.as_in_context(ctx[0]), valid_length.as_in_context(ctx[0])))
+    plot_learning_curves(history, out / "learning_curves.png",
+                         title=f"{cfg.arch} on {corpus.dataset}")
+    plot_confusion_matrix(rep["confusion_matrix"], corpus.label_names,
+                          out / "confusion_matrix.png",
+                          title=f"{cfg.arch}: test accuracy {rep['accuracy']:.4f}")
+    atomic_write_json(out / "metrics.json", metrics)
+    _say(f"test accuracy {rep['accuracy']:.4f} (loss {test['loss']:.4f}, macro F1 "
+         f"{rep['macro_f1']:.4f}) on {len(corpus.test)} examples, best epoch "
+         f"{state['best_epoch']}")
+    _say(f"wrote {out}/: model (config.json, vocab.json, model.params, model-symbol.json, "
+         f"model-0000.params), metrics.json, history.csv, learning_curves.png, "
+         f"confusion_matrix.png")
+    return metrics
+
+
+# --------------------------------------------------------------------------- command line
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m gluon_rnn.train",
+        description="Train a recurrent sentiment classifier with the shared loop.")
+    for f in dataclasses.fields(Config):
+        if not f.metadata.get("cli", True):
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        helptext = f.metadata.get("help")
+        if f.type is bool or f.type == "bool":
+            parser.add_argument(flag, action="store_true", help=helptext)
+        else:
+            kind = {"int": int, "float": float, "str": str}.get(str(f.type), f.type)
+            kind = kind if kind in (int, float, str) else str
+            parser.add_argument(flag, type=kind, default=f.default, help=helptext,
+                                metavar=f.name.upper())
+    parser.add_argument("--list-archs", action="store_true",
+                        help="print the architectures, one line each, and exit")
+    return parser
+
+
+def describe_archs():
+    lines = []
+    for name in sorted(ARCHITECTURES):
+        doc = (ARCHITECTURES[name].__doc__ or "").strip().splitlines()
+        lines.append(f"{name:12s} {doc[0] if doc else ''}")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if args.list_archs:
+        print(describe_archs())
+        return 0
+    fields = {f.name for f in dataclasses.fields(Config)}
+    run(Config(**{k: v for k, v in vars(args).items() if k in fields}))
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,61 @@
+"""Shared fixtures: small labelled files the tests write themselves (no network)."""
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+UMICH = SHARED / "data" / "umich-sentiment-train.txt"
+
+POSITIVE = "good great wonderful lovely superb moving brilliant fun charming delightful".split()
+NEGATIVE = "bad awful boring dull terrible weak clumsy tedious painful bland".split()
+FILLER = ("the film movie story plot acting was is and a of it this very quite rather "
+          "cast scenes ending music script").split()
+
+
+def make_sentences(n, seed=0):
+    """`n` distinct (label, text) pairs whose label is decided by a few sentiment words
+    among filler, with lengths from 3 to 30 tokens."""
+    rng = random.Random(seed)
+    seen, rows = set(), []
+    while len(rows) < n:
+        label = rng.randrange(2)
+        words = [rng.choice(FILLER) for _ in range(rng.randint(2, 28))]
+        for _ in range(rng.randint(1, 2)):
+            words.insert(rng.randrange(len(words) + 1),
+                         rng.choice(POSITIVE if label else NEGATIVE))
+        text = " ".join(words)
+        if text not in seen:
+            seen.add(text)
+            rows.append((label, text))
+    return rows
+
+
+@pytest.fixture(scope="session")
+def tiny_tsv(tmp_path_factory):
+    """A 400-line file in the post's format: LABEL<TAB>TEXT, no header."""
+    path = tmp_path_factory.mktemp("data") / "tiny.tsv"
+    path.write_text("".join(f"{y}\t{t}\n" for y, t in make_sentences(400)), encoding="utf-8")
+    return path
+
+
+def run_module(module, *args, timeout=300, **kwargs):
+    """`python -m module args...` in a subprocess, from the repository root."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout, env=env, **kwargs)
+
+
+def assert_one_line_error(proc, *fragments):
+    """A bad-input failure: non-zero exit, no traceback, one `error:` line naming the fragments."""
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = [l for l in proc.stderr.strip().splitlines() if l.strip()]
+    assert lines and lines[-1].startswith("error: "), proc.stderr
+    assert len([l for l in lines if l.startswith("error: ")]) == 1, proc.stderr
+    for frag in fragments:
+        assert frag in lines[-1], (frag, lines[-1])

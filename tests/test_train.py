@@ -1,0 +1,150 @@
+"""The shared loop and the train / predict / evaluate command lines, on tiny data."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO, UMICH, run_module
+from gluon_rnn.train import Config, run
+
+TINY = dict(embed_size=16, hidden_size=16, batch_size=32, vocab_size=200, lr=0.01,
+            dropout=0.0, num_buckets=4, progress=False)
+RUN_FILES = ["config.json", "vocab.json", "model.params", "model-symbol.json",
+             "model-0000.params", "metrics.json", "history.csv", "learning_curves.png",
+             "confusion_matrix.png"]
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_tsv, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "mean"
+    metrics = run(Config(arch="mean", data=str(tiny_tsv), epochs=3, out=str(out), **TINY))
+    return out, metrics
+
+
+def test_loop_learns_and_writes_every_file(trained):
+    out, metrics = trained
+    for name in RUN_FILES:
+        assert (out / name).stat().st_size > 0, name
+    history = [l.split(",") for l in (out / "history.csv").read_text().splitlines()]
+    header, rows = history[0], history[1:]
+    losses = [float(r[header.index("train_loss")]) for r in rows]
+    assert len(rows) == metrics["epochs_completed"] == 3
+    assert losses[-1] < losses[0], losses
+    assert metrics["test_accuracy"] > 0.8, metrics["test_accuracy"]
+    on_disk = json.loads((out / "metrics.json").read_text())
+    for key in ("arch", "dataset", "source", "num_train", "num_valid", "num_test",
+                "num_classes", "label_names", "duplicates_removed", "epochs_completed",
+                "best_epoch", "test_accuracy", "test_loss", "valid_accuracy", "macro_f1",
+                "train_seconds", "tokens_per_second", "padding_fraction", "param_count",
+                "seed", "context", "num_workers", "versions"):
+        assert key in on_disk, key
+    assert on_disk["num_train"] + on_disk["num_valid"] + on_disk["num_test"] == 400
+    assert 0 <= on_disk["padding_fraction"] < 1
+    assert on_disk["num_workers"] == 1
+
+
+def test_best_epoch_parameters_are_the_ones_saved(trained):
+    """The test set is scored with the best validation epoch's parameters, and
+    model.params holds exactly those."""
+    import mxnet as mx
+    out, metrics = trained
+    saved = mx.nd.load(str(out / "model.params"))
+    best = mx.nd.load(str(out / "checkpoint" / f"epoch-{metrics['best_epoch']:04d}.params"))
+    assert saved.keys() == best.keys()
+    for k in saved:
+        np.testing.assert_array_equal(saved[k].asnumpy(), best[k].asnumpy())
+
+
+def test_same_seed_same_metrics(tiny_tsv, tmp_path):
+    a = run(Config(arch="lstm", data=str(tiny_tsv), epochs=2, out=str(tmp_path / "a"), **TINY))
+    b = run(Config(arch="lstm", data=str(tiny_tsv), epochs=2, out=str(tmp_path / "b"), **TINY))
+    ha = (tmp_path / "a" / "history.csv").read_text().splitlines()
+    hb = (tmp_path / "b" / "history.csv").read_text().splitlines()
+    strip = lambda lines: [",".join(l.split(",")[:5]) for l in lines]  # drop timings
+    assert strip(ha) == strip(hb)
+    assert a["test_accuracy"] == b["test_accuracy"] and a["test_loss"] == b["test_loss"]
+
+
+def test_predict_reads_the_directory_back(trained):
+    out, _ = trained
+    proc = run_module("gluon_rnn.predict", "--model", out, "--json",
+                      "wonderful superb charming film", "awful tedious boring plot", "",
+                      "zzzz qqqq")
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(l) for l in proc.stdout.splitlines()]
+    assert [r["label"] for r in rows[:2]] == ["1", "0"]
+    for r in rows:
+        assert np.isfinite(r["probability"]) and 0 < r["probability"] <= 1
+        assert abs(sum(r["probabilities"].values()) - 1) < 1e-5
+    assert rows[0]["flag"] is None
+    assert rows[2]["flag"] == "empty text" and rows[3]["flag"] == "no known words"
+
+
+def test_predict_from_stdin_plain_text(trained):
+    out, _ = trained
+    proc = run_module("gluon_rnn.predict", "--model", out, "--file", "-",
+                      input="lovely delightful\nterrible dull\n")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 2 and lines[0].split("\t")[0] == "1" and lines[1].split("\t")[0] == "0"
+
+
+def test_evaluate_matches_training_test_score(trained, tiny_tsv, tmp_path):
+    out, metrics = trained
+    proc = run_module("gluon_rnn.evaluate", "--model", out, "--data", tiny_tsv, "--json",
+                      "--out", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rep = json.loads(proc.stdout)
+    assert rep["num_examples"] == metrics["num_test"]
+    assert rep["accuracy"] == pytest.approx(metrics["test_accuracy"])
+    assert set(rep["per_class"]) == {"0", "1"}
+    assert (tmp_path / "evaluation.json").exists() and (tmp_path / "confusion_matrix.png").exists()
+    text = run_module("gluon_rnn.evaluate", "--model", out, "--data", tiny_tsv, "--split", "all")
+    assert text.returncode == 0 and "confusion matrix" in text.stdout and "400 examples" in text.stdout
+
+
+def test_export_loads_without_gluon_rnn(trained, tmp_path):
+    """model-symbol.json + model-0000.params serve in a process that never imports gluon_rnn."""
+    out, _ = trained
+    script = f"""
+import mxnet as mx, numpy as np, sys
+net = mx.gluon.SymbolBlock.imports(r"{out}/model-symbol.json", ["data0", "data1"],
+                                   r"{out}/model-0000.params")
+tokens = mx.nd.array([[5, 6, 7, 0], [8, 9, 0, 0]])
+print(net(tokens, mx.nd.array([3, 2])).asnumpy().tolist())
+assert "gluon_rnn" not in sys.modules
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    exported = np.array(json.loads(proc.stdout.strip().splitlines()[-1]))
+    from gluon_rnn.model_io import load_model_dir
+    import mxnet as mx
+    net, _, _ = load_model_dir(out)
+    direct = net(mx.nd.array([[5, 6, 7, 0], [8, 9, 0, 0]]), mx.nd.array([3, 2])).asnumpy()
+    np.testing.assert_allclose(exported, direct, rtol=1e-5, atol=1e-6)
+
+
+def test_cli_trains_and_reports(tiny_tsv, tmp_path):
+    proc = run_module("gluon_rnn.train", "--arch", "gru", "--data", tiny_tsv, "--epochs", "1",
+                      "--embed-size", "8", "--hidden-size", "8", "--out", tmp_path / "gru")
+    assert proc.returncode == 0, proc.stderr
+    assert "test accuracy" in proc.stdout and "epoch 1/1" in proc.stdout
+    assert json.loads((tmp_path / "gru" / "metrics.json").read_text())["arch"] == "gru"
+
+
+def test_list_archs_names_every_architecture():
+    import gluon_rnn
+    proc = run_module("gluon_rnn.train", "--list-archs")
+    assert proc.returncode == 0
+    listed = [l.split()[0] for l in proc.stdout.splitlines()]
+    assert listed == sorted(gluon_rnn.ARCHITECTURES)
+
+
+@pytest.mark.skipif(not UMICH.exists(), reason="../shared/data is not beside this checkout")
+def test_umich_deduplicated_run_has_no_leak(tmp_path):
+    metrics = run(Config(arch="lstm", data=str(UMICH), epochs=1, out=str(tmp_path / "u"), **TINY))
+    assert metrics["duplicates_removed"] > 5000
+    assert metrics["num_train"] + metrics["num_valid"] + metrics["num_test"] < 1500
