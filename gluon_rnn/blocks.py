@@ -1,0 +1,424 @@
+"""Every architecture: a short HybridBlock of named parts, embedding -> encoder -> pooling -> head.
+
+    >>> net = build_model("bilstm", vocab_size=20000, hidden_size=64)
+    >>> net.initialize()
+    >>> logits = net(tokens, valid_length)            # (N, T), (N,) -> (N, num_classes)
+    >>> net.config                                    # build_model(**net.config) rebuilds it
+
+| arch          | encoder                      | pooling                                        |
+|---------------|------------------------------|------------------------------------------------|
+| `rnn`         | Elman RNN (tanh)             | output at the last real token                  |
+| `gru`         | GRU                          | output at the last real token                  |
+| `lstm`        | LSTM                         | h at the last real token (the post's model)    |
+| `stacked`     | LSTM, num_layers >= 2        | top layer's h at the last real token           |
+| `mean`        | LSTM                         | mean of the outputs over the real tokens       |
+| `bilstm`      | forward + backward LSTM      | [forward h at last token, backward h at first] |
+| `bilstm-mean` | forward + backward LSTM      | mean of [forward, backward] over real tokens   |
+| `lstm-cells`  | an `rnn.LSTMCell` stepped by hand (`bidirectional=True`: one per direction)   |
+
+Names: `tokens` (N, T) float32 token ids, padding id 0; `valid_length` (N,) float32, the number
+of real tokens in each row; `hidden_size` (H) units per direction; `states` the recurrent
+state, a list: `[h]` for RNN / GRU, `[h, c]` for LSTM, each (num_layers * directions, N, H).
+
+Padding never changes a row's logits, whatever ids the padding holds. MXNet 1.9's own
+`use_sequence_length=True` gives wrong outputs on CPU (apache/mxnet#19323, #20524), and a fused
+`bidirectional=True` layer reads the padding first in its backward direction, so the blocks
+mask with `SequenceLast`, `SequenceMask` and `SequenceReverse` instead.
+
+This module imports only mxnet and numpy, so it can be copied into another project alone.
+"""
+import operator
+
+import numpy as np
+from mxnet import nd
+from mxnet.gluon import HybridBlock, nn, rnn
+
+
+def zero_states(mode, shape, ctx=None):
+    """Zero initial states of shape `shape` (layers * directions, N, H): `[h, c]` for an
+    LSTM, `[h]` otherwise."""
+    h = nd.zeros(shape, ctx=ctx)
+    if mode == "lstm":
+        c = nd.zeros(shape, ctx=ctx)
+        return [h, c]
+    return [h]
+
+
+# --------------------------------------------------------------------------- pooling
+
+class LastStep(HybridBlock):
+    """The output at each row's last real step: outputs (N, T, H), valid_length (N,) -> (N, H).
+
+    A row of length 0 reads step 0 (finite) instead of an invalid index."""
+
+    def hybrid_forward(self, F, outputs, valid_length):
+        length = F.maximum(valid_length, 1)
+        return F.SequenceLast(outputs, length, use_sequence_length=True, axis=1)  # (N, H)
+
+
+class MaskedMean(HybridBlock):
+    """The mean of each row's outputs over its real steps: (N, T, H), (N,) -> (N, H).
+
+    A row of length 0 gives zeros: the sum is divided by max(length, 1)."""
+
+    def hybrid_forward(self, F, outputs, valid_length):
+        real = F.SequenceMask(outputs, valid_length, use_sequence_length=True, axis=1)  # (N, T, H)
+        total = F.sum(real, axis=1)                                        # (N, H)
+        count = F.reshape(F.maximum(valid_length, 1), shape=(-1, 1))       # (N, 1)
+        return F.broadcast_div(total, count)
+
+
+class BiFinalState(HybridBlock):
+    """Both directions' final states from time-aligned bidirectional outputs (N, T, 2H):
+    the forward half at the last real step, the backward half at step 0 (where the backward
+    direction has read the whole sequence) -> (N, 2H)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        with self.name_scope():
+            self.last = LastStep()
+
+    def hybrid_forward(self, F, outputs, valid_length):
+        fwd, bwd = F.split(outputs, num_outputs=2, axis=2)                  # (N, T, H) each
+        first = F.squeeze(F.slice_axis(bwd, axis=1, begin=0, end=1), axis=1)  # (N, H)
+        return F.concat(self.last(fwd, valid_length), first, dim=1)       # (N, 2H)
+
+
+# --------------------------------------------------------------------------- encoders
+#
+# Every encoder is called `encoder(x, valid_length, states=None) -> outputs`, x (N, T, E) ->
+# outputs (N, T, D * H) where D * H is its `output_size`, and has `begin_state(batch_size,
+# ctx)`. A unidirectional encoder never looks at `valid_length`: its output at step t depends
+# only on steps <= t, so the padding after a row cannot reach the step the pooling reads.
+
+def layer_states(F, states, layer):
+    """Layer `layer`'s slice (1, N, H) of each state (layers * directions, N, H)."""
+    return [F.slice_axis(s, axis=0, begin=layer, end=layer + 1) for s in states]
+
+
+class Recurrent(HybridBlock):
+    """`num_layers` fused Gluon layers (`rnn.RNN` with tanh, `rnn.GRU` or `rnn.LSTM`), with
+    dropout between them: x (N, T, E) -> the top layer's outputs (N, T, H); time-major
+    (T, N, ...) both ways when layout='TNC'.
+
+    One fused op per layer, not one `num_layers` op: on CPU MXNet runs the fused op with
+    oneDNN, which silently skips the op's own dropout between layers (oneDNN#807)."""
+
+    LAYERS = {"rnn": rnn.RNN, "gru": rnn.GRU, "lstm": rnn.LSTM}
+
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, dropout=0.0, layout="NTC",
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.mode, self.hidden_size, self.num_layers = mode, hidden_size, num_layers
+        self.output_size = hidden_size
+        with self.name_scope():
+            self.layers = nn.HybridSequential()    # a container indexed by layer
+            for layer in range(num_layers):
+                size = input_size if layer == 0 else hidden_size
+                self.layers.add(self.LAYERS[mode](hidden_size, layout=layout, input_size=size))
+            self.dropout = nn.Dropout(dropout)
+
+    def begin_state(self, batch_size, ctx=None):
+        return zero_states(self.mode, (self.num_layers, batch_size, self.hidden_size), ctx)
+
+    def hybrid_forward(self, F, x, valid_length, states=None):
+        for i, layer in enumerate(self.layers):
+            if i:
+                x = self.dropout(x)
+            if states is None:
+                # the layer makes its own zeros: a hybridized block does not know N
+                x = layer(x)                                               # (N, T, H)
+            else:
+                x, _ = layer(x, layer_states(F, states, i))                # (N, T, H)
+        return x
+
+
+class LSTMCellLoop(HybridBlock):
+    """The post's hand-written loop: one `rnn.LSTMCell`, stepped over time with the state
+    `[h, c]` passed from step to step by hand. Same contract and, with the same weights, the
+    same numbers as `Recurrent("lstm", input_size, hidden_size)`: x (N, T, E) -> (N, T, H)."""
+
+    def __init__(self, input_size, hidden_size, layout="NTC", **kwargs):
+        super().__init__(**kwargs)
+        self.hidden_size, self.output_size, self.layout = hidden_size, hidden_size, layout
+        with self.name_scope():
+            self.cell = rnn.LSTMCell(hidden_size, input_size=input_size)
+
+    def begin_state(self, batch_size, ctx=None):
+        return zero_states("lstm", (1, batch_size, self.hidden_size), ctx)
+
+    def _zero_h(self, F, x):
+        """Zeros (N, H) built from time-major x (T, N, E), since a symbol has no batch size."""
+        column = F.sum(F.zeros_like(F.slice_axis(x, axis=0, begin=0, end=1)), axis=(0, 2))  # (N,)
+        return F.broadcast_axis(F.expand_dims(column, axis=1), axis=1, size=self.hidden_size)
+
+    def hybrid_forward(self, F, x, valid_length, states=None):
+        if self.layout == "NTC":
+            x = F.swapaxes(x, 0, 1)                # (T, N, E): `foreach` steps over axis 0
+        if states is None:
+            h = self._zero_h(F, x)                 # (N, H)
+            c = F.zeros_like(h)                    # its own node: foreach wants distinct inputs
+        else:
+            h, c = [F.reshape(s, shape=(-3, -2)) for s in states]  # (1, N, H) -> (N, H)
+
+        def step(x_t, state):                      # x_t (N, E), state [h, c] each (N, H)
+            h_t, state = self.cell(x_t, state)
+            return h_t, state
+
+        # `foreach` is the loop `for x_t in x: h_t, [h, c] = cell(x_t, [h, c])`, written so
+        # that it also runs hybridized (a Python loop needs T, which a symbol does not know)
+        outputs, _ = F.contrib.foreach(step, x, [h, c])                    # (T, N, H)
+        return F.swapaxes(outputs, 0, 1) if self.layout == "NTC" else outputs  # (N, T, H)
+
+
+class Bidirectional(HybridBlock):
+    """`num_layers` bidirectional layers: in each, a forward encoder reads each row left to
+    right and a backward one reads it right to left, starting at its last real token; layer
+    l + 1 reads [forward, backward] of layer l, as in Gluon's fused bidirectional layer.
+    x (N, T, E) -> outputs (N, T, 2H), aligned in time:
+    outputs[:, t] = [forward after tokens 0..t, backward after tokens len-1..t].
+
+    `make_direction(input_size, hidden_size)` builds one direction of one layer: a time-major
+    encoder (layout 'TNC'). On rows without padding this equals `rnn.LSTM(bidirectional=True)`
+    with the same weights and states; that layer is not used because its backward direction
+    starts at the padding, so the padding would change the logits."""
+
+    def __init__(self, make_direction, input_size, hidden_size, num_layers=1, dropout=0.0,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.num_layers, self.output_size = num_layers, 2 * hidden_size
+        with self.name_scope():
+            # containers indexed by layer, never called as a whole
+            self.fwd, self.bwd = nn.HybridSequential(), nn.HybridSequential()
+            for layer in range(num_layers):
+                size = input_size if layer == 0 else 2 * hidden_size
+                self.fwd.add(make_direction(size, hidden_size))
+                self.bwd.add(make_direction(size, hidden_size))
+            self.dropout = nn.Dropout(dropout)
+
+    def begin_state(self, batch_size, ctx=None):
+        # Gluon's order in (layers * 2, N, H): l0 forward, l0 backward, l1 forward, ...
+        directions = [d for pair in zip(self.fwd, self.bwd) for d in pair]
+        per_direction = [d.begin_state(batch_size, ctx) for d in directions]
+        return [nd.concat(*kind, dim=0) for kind in zip(*per_direction)]
+
+    def hybrid_forward(self, F, x, valid_length, states=None):
+        def direction_states(i):   # the order of begin_state
+            return None if states is None else layer_states(F, states, i)
+
+        # `SequenceReverse` reverses axis 0 only: the layers run time-major inside, with one
+        # swap in and one out
+        x = F.swapaxes(x, 0, 1)                                                # (T, N, E)
+        for layer in range(self.num_layers):
+            if layer:
+                x = self.dropout(x)
+            rev = F.SequenceReverse(x, valid_length, use_sequence_length=True)  # real steps flipped
+            fwd = self.fwd[layer](x, valid_length, direction_states(2 * layer))  # (T, N, H)
+            bwd = self.bwd[layer](rev, valid_length, direction_states(2 * layer + 1))  # reversed
+            bwd = F.SequenceReverse(bwd, valid_length, use_sequence_length=True)  # aligned with x
+            x = F.concat(fwd, bwd, dim=2)                                      # (T, N, 2H)
+        return F.swapaxes(x, 0, 1)                                             # (N, T, 2H)
+
+
+# --------------------------------------------------------------------------- classifiers
+
+def _positive_int(name, value):
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}") from None
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def make_head(in_units, head_hidden, num_classes):
+    """Dense(units, relu) for each entry of `head_hidden`, then Dense(num_classes):
+    (N, in_units) -> logits (N, num_classes). The post's head is head_hidden=(16, 8)."""
+    head = nn.HybridSequential(prefix="head_")
+    with head.name_scope():
+        for units in head_hidden:
+            head.add(nn.Dense(units, activation="relu", in_units=in_units))
+            in_units = units
+        head.add(nn.Dense(num_classes, in_units=in_units))
+    return head
+
+
+class SentimentNet(HybridBlock):
+    """tokens (N, T), valid_length (N,) [, states] -> logits (N, num_classes).
+
+    The parts every architecture shares: embedding (E = embed_size) -> encoder -> pooling ->
+    dropout -> head. A subclass names itself (`arch`) and chooses its encoder and pooling in
+    `parts()`. `dropout` also acts between stacked recurrent layers.
+
+    `states` (optional, a list as from `begin_state(N)`) are the encoder's initial states;
+    zeros when left out. A hybridized net keeps the argument list of its first call."""
+
+    arch = None
+
+    def __init__(self, vocab_size, num_classes=2, embed_size=128, hidden_size=128,
+                 num_layers=1, dropout=0.0, head_hidden=(16, 8), freeze_embedding=False,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= float(dropout) < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        self.config = {
+            "arch": self.arch,
+            "vocab_size": _positive_int("vocab_size", vocab_size),
+            "num_classes": _positive_int("num_classes", num_classes),
+            "embed_size": _positive_int("embed_size", embed_size),
+            "hidden_size": _positive_int("hidden_size", hidden_size),
+            "num_layers": _positive_int("num_layers", num_layers),
+            "dropout": float(dropout),
+            "head_hidden": [_positive_int("head_hidden", u) for u in head_hidden],
+            "freeze_embedding": bool(freeze_embedding),
+        }
+        cfg = self.config
+        with self.name_scope():
+            self.embedding = nn.Embedding(cfg["vocab_size"], cfg["embed_size"])
+            self.encoder, self.pooling = self.parts(cfg["embed_size"], cfg["hidden_size"],
+                                                    cfg["num_layers"], cfg["dropout"])
+            self.dropout = nn.Dropout(cfg["dropout"])
+            self.head = make_head(self.encoder.output_size, cfg["head_hidden"],
+                                  cfg["num_classes"])
+        if freeze_embedding:
+            self.embedding.weight.grad_req = "null"
+
+    def parts(self, embed_size, hidden_size, num_layers, dropout):
+        """(encoder, pooling) of this architecture; the encoder has `output_size` (D * H)."""
+        raise NotImplementedError
+
+    def begin_state(self, batch_size, ctx=None):
+        """Zero initial states: `[h]` or `[h, c]`, each (num_layers * directions, N, H)."""
+        return self.encoder.begin_state(batch_size, ctx)
+
+    def set_embedding(self, array, freeze=False):
+        """Copy `array` (vocab_size, embed_size) into the embedding, e.g. pretrained vectors
+        in vocabulary order; `freeze=True` keeps it fixed in training (grad_req 'null').
+        Call it after `net.initialize()`."""
+        weight = self.embedding.weight
+        array = np.asarray(array.asnumpy() if isinstance(array, nd.NDArray) else array,
+                           dtype=np.float32)
+        expected = (self.config["vocab_size"], self.config["embed_size"])
+        if array.shape != expected:
+            raise ValueError(f"embedding array has shape {array.shape}; this net needs "
+                             f"(vocab_size, embed_size) = {expected}")
+        try:
+            weight.list_ctx()
+        except RuntimeError:
+            raise RuntimeError("call net.initialize() before set_embedding()") from None
+        weight.set_data(nd.array(array))
+        if freeze:
+            weight.grad_req = "null"
+            self.config["freeze_embedding"] = True
+
+    def hybrid_forward(self, F, tokens, valid_length, states=None):
+        x = self.embedding(tokens)                                   # (N, T, E)
+        outputs = self.encoder(x, valid_length, states)              # (N, T, D * H)
+        pooled = self.pooling(outputs, valid_length)                 # (N, D * H)
+        return self.head(self.dropout(pooled))                       # (N, C)
+
+
+class RNNClassifier(SentimentNet):
+    """Elman RNN (tanh): the output at the last real token."""
+    arch = "rnn"
+
+    def parts(self, embed_size, hidden_size, num_layers, dropout):
+        return Recurrent("rnn", embed_size, hidden_size, num_layers, dropout), LastStep()
+
+
+class GRUClassifier(SentimentNet):
+    """GRU: the output at the last real token."""
+    arch = "gru"
+
+    def parts(self, embed_size, hidden_size, num_layers, dropout):
+        return Recurrent("gru", embed_size, hidden_size, num_layers, dropout), LastStep()
+
+
+class LSTMClassifier(SentimentNet):
+    """LSTM: the hidden state h at the last real token (the post's basic model)."""
+    arch = "lstm"
+
+    def parts(self, embed_size, hidden_size, num_layers, dropout):
+        return Recurrent("lstm", embed_size, hidden_size, num_layers, dropout), LastStep()
+
+
+class StackedLSTMClassifier(LSTMClassifier):
+    """Stacked LSTM (num_layers >= 2, default 2): the top layer's h at the last real token."""
+    arch = "stacked"
+
+    def __init__(self, vocab_size, num_layers=2, **kwargs):
+        if _positive_int("num_layers", num_layers) < 2:
+            raise ValueError(f"'stacked' needs num_layers >= 2, got {num_layers}")
+        super().__init__(vocab_size, num_layers=num_layers, **kwargs)
+
+
+class MeanLSTMClassifier(SentimentNet):
+    """LSTM: the mean of its outputs over the real tokens."""
+    arch = "mean"
+
+    def parts(self, embed_size, hidden_size, num_layers, dropout):
+        return Recurrent("lstm", embed_size, hidden_size, num_layers, dropout), MaskedMean()
+
+
+def _bilstm(embed_size, hidden_size, num_layers, dropout):
+    def direction(input_size, hidden_size):
+        return Recurrent("lstm", input_size, hidden_size, layout="TNC")
+    return Bidirectional(direction, embed_size, hidden_size, num_layers, dropout)
+
+
+class BiLSTMClassifier(SentimentNet):
+    """Bidirectional LSTM: [forward h at the last real token, backward h at the first]."""
+    arch = "bilstm"
+
+    def parts(self, embed_size, hidden_size, num_layers, dropout):
+        return _bilstm(embed_size, hidden_size, num_layers, dropout), BiFinalState()
+
+
+class BiLSTMMeanClassifier(SentimentNet):
+    """Bidirectional LSTM: the mean of [forward, backward] outputs over the real tokens."""
+    arch = "bilstm-mean"
+
+    def parts(self, embed_size, hidden_size, num_layers, dropout):
+        return _bilstm(embed_size, hidden_size, num_layers, dropout), MaskedMean()
+
+
+class LSTMCellsClassifier(SentimentNet):
+    """LSTMCell stepped by hand (the post's loop); equals `lstm`, or `bilstm` if bidirectional."""
+    arch = "lstm-cells"
+
+    def __init__(self, vocab_size, bidirectional=False, num_layers=1, **kwargs):
+        if num_layers != 1:
+            raise ValueError(f"'lstm-cells' steps one cell per direction: num_layers must be 1, "
+                             f"got {num_layers}")
+        self.bidirectional = bool(bidirectional)   # read by parts(), during super().__init__
+        super().__init__(vocab_size, num_layers=1, **kwargs)
+        self.config["bidirectional"] = self.bidirectional
+
+    def parts(self, embed_size, hidden_size, num_layers, dropout):
+        if not self.bidirectional:
+            return LSTMCellLoop(embed_size, hidden_size), LastStep()
+
+        def direction(input_size, hidden_size):
+            return LSTMCellLoop(input_size, hidden_size, layout="TNC")
+        return Bidirectional(direction, embed_size, hidden_size), BiFinalState()
+
+
+ARCHITECTURES = {cls.arch: cls for cls in (
+    RNNClassifier, GRUClassifier, LSTMClassifier, StackedLSTMClassifier, MeanLSTMClassifier,
+    BiLSTMClassifier, BiLSTMMeanClassifier, LSTMCellsClassifier)}
+
+
+def build_model(arch, vocab_size, num_classes=2, embed_size=128, hidden_size=128,
+                num_layers=None, dropout=0.0, **kwargs):
+    """The `arch` classifier, not yet initialised. `num_layers=None` takes the architecture's
+    default (1; `stacked`: 2). Other keyword arguments go to the class (`head_hidden`,
+    `freeze_embedding`, `bidirectional` for `lstm-cells`). `build_model(**net.config)`
+    rebuilds a net. An unknown `arch` raises ValueError listing the known ones."""
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {arch!r}; choose from: "
+                         + ", ".join(sorted(ARCHITECTURES)))
+    if num_layers is not None:
+        kwargs["num_layers"] = num_layers
+    return ARCHITECTURES[arch](vocab_size, num_classes=num_classes, embed_size=embed_size,
+                               hidden_size=hidden_size, dropout=dropout, **kwargs)

@@ -1,0 +1,320 @@
+"""Every registered architecture against the block contract: shapes, padding, states,
+hybridization, export, the hand-written cell loop, frozen embeddings and the config.
+
+Seeds are fixed (SEED below, mx.random.seed(SEED) before each net), so a failure replays."""
+import json
+import subprocess
+import sys
+import textwrap
+
+import mxnet as mx
+import numpy as np
+import pytest
+from mxnet import autograd, gluon, nd
+
+from gluon_rnn.blocks import ARCHITECTURES, Bidirectional, Recurrent, build_model
+
+SEED = 0
+ARCHS = sorted(ARCHITECTURES)
+VOCAB, EMBED, HIDDEN, CLASSES = 50, 8, 8, 3
+LSTM_ARCHS = {"lstm", "stacked", "mean", "bilstm", "bilstm-mean", "lstm-cells"}
+LAYERS = {"stacked": 2}
+DIRECTIONS = {"bilstm": 2, "bilstm-mean": 2}
+hybrid = pytest.mark.parametrize("hybridize", [False, True], ids=["eager", "hybrid"])
+
+
+def make_net(arch, hybridize=False, **kwargs):
+    mx.random.seed(SEED)
+    net = build_model(arch, VOCAB, num_classes=CLASSES, embed_size=EMBED, hidden_size=HIDDEN,
+                      **kwargs)
+    net.initialize(mx.init.Xavier())
+    if hybridize:
+        net.hybridize()
+    return net
+
+
+def make_batch(lengths, T):
+    """tokens (N, T) with real ids in [2, VOCAB) and padding id 0 after each length."""
+    rng = np.random.RandomState(SEED)
+    tokens = rng.randint(2, VOCAB, size=(len(lengths), T)).astype(np.float32)
+    for row, n in enumerate(lengths):
+        tokens[row, n:] = 0
+    return nd.array(tokens), nd.array(lengths)
+
+
+def repad(tokens, lengths, T, garbage):
+    """The same rows padded to T: with id 0, or with random non-zero ids (`garbage`)."""
+    rng = np.random.RandomState(SEED + 1)
+    old = tokens.asnumpy()
+    new = rng.randint(2, VOCAB, size=(old.shape[0], T)).astype(np.float32) if garbage \
+        else np.zeros((old.shape[0], T), np.float32)
+    for row, n in enumerate(lengths):
+        new[row, :n] = old[row, :n]
+    return nd.array(new)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@hybrid
+def test_output_shape(arch, hybridize):
+    net = make_net(arch, hybridize)
+    tokens, valid_length = make_batch([9, 4, 1, 6], T=9)
+    out = net(tokens, valid_length)
+    assert out.shape == (4, CLASSES), out.shape
+    assert np.isfinite(out.asnumpy()).all()
+
+
+@pytest.mark.parametrize("arch, num_layers", [(a, None) for a in ARCHS] + [
+    ("bilstm", 2), ("bilstm-mean", 2), ("gru", 2), ("mean", 3)])
+@hybrid
+def test_padding_does_not_change_logits(arch, num_layers, hybridize):
+    # dropout configured (also between layers), off in predict mode
+    net = make_net(arch, hybridize, dropout=0.5, num_layers=num_layers)
+    lengths = [5, 2, 4]
+    tokens, valid_length = make_batch(lengths, T=5)
+    base = net(tokens, valid_length).asnumpy()
+    for garbage in (False, True):
+        longer = repad(tokens, lengths, T=12, garbage=garbage)
+        out = net(longer, valid_length).asnumpy()
+        np.testing.assert_allclose(out, base, rtol=0, atol=1e-5,
+                                   err_msg=f"{arch}: padding with garbage={garbage}")
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@hybrid
+def test_empty_row_gives_finite_logits(arch, hybridize):
+    net = make_net(arch, hybridize)
+    tokens, valid_length = make_batch([0, 3], T=4)
+    assert np.isfinite(net(tokens, valid_length).asnumpy()).all()
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_hybridized_equals_eager(arch):
+    net = make_net(arch)
+    tokens, valid_length = make_batch([6, 3, 1], T=6)
+    eager = net(tokens, valid_length).asnumpy()
+    net.hybridize()
+    np.testing.assert_allclose(net(tokens, valid_length).asnumpy(), eager, rtol=0, atol=1e-6)
+
+
+LOAD_EXPORTED = textwrap.dedent("""
+    import sys
+    import mxnet as mx
+    import numpy as np
+    from mxnet import gluon
+    folder, archs = sys.argv[1], sys.argv[2:]
+    tokens = mx.nd.array(np.load(f"{folder}/tokens.npy", allow_pickle=False))
+    valid_length = mx.nd.array(np.load(f"{folder}/valid_length.npy", allow_pickle=False))
+    for arch in archs:
+        prefix = f"{folder}/{arch}"
+        net = gluon.SymbolBlock.imports(f"{prefix}-symbol.json", ["data0", "data1"],
+                                        f"{prefix}-0000.params")
+        np.save(f"{prefix}-imported.npy", net(tokens, valid_length).asnumpy(), allow_pickle=False)
+    assert "gluon_rnn" not in sys.modules
+""")
+
+
+def test_export_loads_in_a_process_without_gluon_rnn(tmp_path):
+    tokens, valid_length = make_batch([7, 2, 5], T=7)
+    np.save(tmp_path / "tokens.npy", tokens.asnumpy(), allow_pickle=False)
+    np.save(tmp_path / "valid_length.npy", valid_length.asnumpy(), allow_pickle=False)
+    expected = {}
+    for arch in ARCHS:
+        net = make_net(arch, hybridize=True)
+        expected[arch] = net(tokens, valid_length).asnumpy()
+        net.export(str(tmp_path / arch))
+    proc = subprocess.run([sys.executable, "-c", LOAD_EXPORTED, str(tmp_path), *ARCHS],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    for arch in ARCHS:
+        imported = np.load(tmp_path / f"{arch}-imported.npy", allow_pickle=False)
+        np.testing.assert_allclose(imported, expected[arch], rtol=0, atol=1e-6, err_msg=arch)
+
+
+def copy_weights(src, dst, rename):
+    """Copy every parameter of `src` into `dst`, mapping structural names with `rename`."""
+    dst_params = dst._collect_params_with_prefix()
+    src_params = src._collect_params_with_prefix()
+    assert len(src_params) == len(dst_params)
+    for name, param in src_params.items():
+        dst_params[rename(name)].set_data(param.data())
+
+
+@pytest.mark.parametrize("layer_arch, bidirectional", [("lstm", False), ("bilstm", True)])
+@hybrid
+def test_lstm_cells_equal_the_fused_layer(layer_arch, bidirectional, hybridize):
+    tokens, valid_length = make_batch([6, 2, 4], T=6)
+    layer_net = make_net(layer_arch)
+    cells_net = build_model("lstm-cells", VOCAB, num_classes=CLASSES, embed_size=EMBED,
+                            hidden_size=HIDDEN, bidirectional=bidirectional)
+    cells_net.initialize(mx.init.Normal(1.0))      # different weights until copied
+    layer_net(tokens, valid_length)                # finish deferred shapes on both
+    cells_net(tokens, valid_length)
+    copy_weights(layer_net, cells_net, lambda name: name.replace("layers.0._unfused.0.", "cell."))
+    states = [nd.random.normal(shape=s.shape) for s in layer_net.begin_state(3)]
+    if hybridize:
+        layer_net.hybridize()
+        cells_net.hybridize()
+    np.testing.assert_allclose(cells_net(tokens, valid_length, states).asnumpy(),
+                               layer_net(tokens, valid_length, states).asnumpy(),
+                               rtol=0, atol=1e-5)
+
+
+# a unidirectional encoder never reads `valid_length`, and says so when hybridized alone
+@pytest.mark.filterwarnings("ignore:The 1-th input to HybridBlock is not used")
+@pytest.mark.parametrize("mode, bidirectional", [("lstm", False), ("gru", False),
+                                                ("lstm", True)])
+@hybrid
+def test_encoders_equal_gluons_fused_layer_on_rows_without_padding(mode, bidirectional,
+                                                                   hybridize):
+    """Same weights, same non-zero states, no padding: the two-layer encoders give the
+    numbers of one fused two-layer Gluon layer (state layout, reversal, stacking)."""
+    L, N, T = 2, 3, 5
+    mx.random.seed(SEED)
+    if bidirectional:
+        encoder = Bidirectional(lambda i, h: Recurrent(mode, i, h, layout="TNC"), EMBED, HIDDEN,
+                                num_layers=L)
+        # fused parameter prefix -> the one-layer fused op holding those weights here
+        pairs = [(f"{side}{layer}_", stack[layer].layers[0]) for layer in range(L)
+                 for side, stack in (("l", encoder.fwd), ("r", encoder.bwd))]
+    else:
+        encoder = Recurrent(mode, EMBED, HIDDEN, num_layers=L)
+        pairs = [(f"l{layer}_", encoder.layers[layer]) for layer in range(L)]
+    fused = Recurrent.LAYERS[mode](HIDDEN, L, layout="NTC", bidirectional=bidirectional,
+                                   input_size=EMBED)
+    encoder.initialize()
+    fused.initialize()
+    for param in fused.collect_params().values():
+        param.set_data(nd.random.normal(scale=0.5, shape=param.shape))
+    for prefix, one in pairs:
+        for name in ("i2h_weight", "h2h_weight", "i2h_bias", "h2h_bias"):
+            getattr(one, f"l0_{name}").set_data(getattr(fused, prefix + name).data())
+    x = nd.random.normal(shape=(N, T, EMBED))
+    states = [nd.random.normal(shape=s.shape) for s in encoder.begin_state(N)]
+    assert [s.shape for s in states] == [s.shape for s in fused.begin_state(N)]
+    if hybridize:
+        encoder.hybridize()
+        fused.hybridize()
+    expected, _ = fused(x, states)
+    out = encoder(x, nd.full((N,), T), states)
+    assert out.shape == (N, T, encoder.output_size), out.shape
+    np.testing.assert_allclose(out.asnumpy(), expected.asnumpy(), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@hybrid
+def test_begin_state_shapes_and_use(arch, hybridize):
+    net = make_net(arch)
+    N = 3
+    tokens, valid_length = make_batch([5, 3, 1], T=5)
+    default = net(tokens, valid_length).asnumpy()
+    states = net.begin_state(N)
+    expected = (LAYERS.get(arch, 1) * DIRECTIONS.get(arch, 1), N, HIDDEN)
+    assert len(states) == (2 if arch in LSTM_ARCHS else 1)
+    assert [s.shape for s in states] == [expected] * len(states)
+    assert all((s.asnumpy() == 0).all() for s in states)
+    if hybridize:
+        net.hybridize()
+    zeros = net(tokens, valid_length, states).asnumpy()
+    np.testing.assert_allclose(zeros, default, rtol=0, atol=1e-6)
+    mx.random.seed(SEED)
+    random = [nd.random.normal(shape=expected) for _ in states]
+    changed = net(tokens, valid_length, random).asnumpy()
+    assert np.abs(changed - default).max() > 1e-4
+
+
+def train_step(net, tokens, valid_length):
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 1.0})
+    label = nd.array([0, 1, 2])
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    with autograd.record():
+        loss = loss_fn(net(tokens, valid_length), label)
+    loss.backward()
+    trainer.step(len(label))
+
+
+@pytest.mark.parametrize("how", ["constructor", "set_embedding", "not frozen"])
+@hybrid
+def test_frozen_embedding_does_not_train(how, hybridize):
+    net = make_net("lstm", hybridize, freeze_embedding=(how == "constructor"))
+    tokens, valid_length = make_batch([4, 2, 3], T=4)
+    vectors = np.random.RandomState(SEED).normal(size=(VOCAB, EMBED)).astype(np.float32)
+    if how == "set_embedding":
+        net.set_embedding(vectors, freeze=True)
+        np.testing.assert_array_equal(net.embedding.weight.data().asnumpy(), vectors)
+    before = {k: p.data().asnumpy().copy() for k, p in net._collect_params_with_prefix().items()}
+    train_step(net, tokens, valid_length)
+    after = {k: p.data().asnumpy() for k, p in net._collect_params_with_prefix().items()}
+    frozen = how != "not frozen"
+    assert np.array_equal(before["embedding.weight"], after["embedding.weight"]) == frozen
+    assert net.config["freeze_embedding"] == frozen
+    changed = [k for k in before if k != "embedding.weight"
+               and not np.array_equal(before[k], after[k])]
+    assert any(k.startswith("encoder.") for k in changed), changed
+    assert any(k.startswith("head.") for k in changed), changed
+
+
+def test_set_embedding_checks_the_shape_and_initialisation():
+    net = make_net("lstm")
+    with pytest.raises(ValueError, match=r"\(50, 8\)"):
+        net.set_embedding(np.zeros((VOCAB + 1, EMBED)))
+    fresh = build_model("lstm", VOCAB, embed_size=EMBED, hidden_size=HIDDEN)
+    with pytest.raises(RuntimeError, match="initialize"):
+        fresh.set_embedding(np.zeros((VOCAB, EMBED)))
+
+
+@pytest.mark.parametrize("arch, num_layers", [("lstm", 1), ("stacked", 2), ("bilstm", 1),
+                                             ("bilstm", 2)])
+def test_dropout_acts_between_layers_and_before_the_head_in_training_only(arch, num_layers):
+    net = make_net(arch, dropout=0.5, num_layers=num_layers)
+    tokens, valid_length = make_batch([5, 3, 4], T=5)
+    x = net.embedding(tokens)
+
+    def twice(f):
+        return f().asnumpy(), f().asnumpy()
+
+    a, b = twice(lambda: net(tokens, valid_length))
+    assert np.array_equal(a, b)                    # predict mode: no dropout anywhere
+    with autograd.train_mode():
+        a, b = twice(lambda: net(tokens, valid_length))
+        assert not np.array_equal(a, b)
+        a, b = twice(lambda: net.encoder(x, valid_length))
+        assert np.array_equal(a, b) == (num_layers == 1)   # between layers only
+
+
+def test_stacked_defaults_to_two_layers_and_rejects_fewer():
+    assert build_model("stacked", VOCAB).config["num_layers"] == 2
+    assert build_model("stacked", VOCAB, num_layers=3).config["num_layers"] == 3
+    with pytest.raises(ValueError, match="num_layers >= 2"):
+        build_model("stacked", VOCAB, num_layers=1)
+
+
+def test_unknown_architecture_lists_the_known_ones():
+    with pytest.raises(ValueError) as err:
+        build_model("transformer", VOCAB)
+    assert "'transformer'" in str(err.value)
+    assert ", ".join(ARCHS) in str(err.value)
+
+
+@pytest.mark.parametrize("kwargs", [dict(vocab_size=0), dict(hidden_size=-1),
+                                    dict(dropout=1.0), dict(head_hidden=[0])])
+def test_bad_hyper_parameters_raise_value_error(kwargs):
+    args = {"vocab_size": VOCAB, **kwargs}
+    with pytest.raises(ValueError):
+        build_model("lstm", **args)
+
+
+@pytest.mark.parametrize("arch, extra", [(a, {}) for a in ARCHS] + [
+    ("lstm-cells", {"bidirectional": True}), ("gru", {"head_hidden": [4], "num_layers": 2})])
+def test_config_round_trips_through_json(arch, extra, tmp_path):
+    net = make_net(arch, dropout=0.25, **extra)
+    tokens, valid_length = make_batch([4, 1, 3], T=4)
+    expected = net(tokens, valid_length).asnumpy()
+    net.save_parameters(str(tmp_path / "net.params"))
+    config = json.loads(json.dumps(net.config))
+    assert config == net.config and config["arch"] == arch
+    assert all(config[k] == v for k, v in extra.items())
+    rebuilt = build_model(**config)
+    assert type(rebuilt) is type(net) and rebuilt.config == net.config
+    rebuilt.load_parameters(str(tmp_path / "net.params"))
+    np.testing.assert_allclose(rebuilt(tokens, valid_length).asnumpy(), expected,
+                               rtol=0, atol=1e-6)
