@@ -545,6 +545,25 @@ class _SeededSampler:
         return len(self._sampler)
 
 
+class _FreshShuffle:
+    """`FixedBucketSampler` shuffles its lists in place, so an epoch's order would depend on
+    every earlier epoch. Restoring the original lists first makes it depend only on the random
+    state at the epoch's start: that is what lets a resumed run replay an unbroken one."""
+
+    def __init__(self, sampler):
+        self._sampler = sampler
+        self._batch_infos = list(sampler._batch_infos)
+        self._bucket_sample_ids = [b.copy() for b in sampler._bucket_sample_ids]
+
+    def __iter__(self):
+        self._sampler._batch_infos = list(self._batch_infos)
+        self._sampler._bucket_sample_ids = [b.copy() for b in self._bucket_sample_ids]
+        return iter(self._sampler)
+
+    def __len__(self):
+        return len(self._sampler)
+
+
 def make_loader(ids, labels, batch_size, shuffle, num_buckets=10, seed=None, num_workers=0,
                 num_parts=1, part_index=0):
     """A `gluon.data.DataLoader` of (tokens (N, T), valid_length (N,), label (N,)), all
@@ -571,6 +590,8 @@ def make_loader(ids, labels, batch_size, shuffle, num_buckets=10, seed=None, num
         warnings.simplefilter("ignore")
         sampler = nlp.data.FixedBucketSampler([max(len(x), 1) for x in ids], batch_size,
                                               num_buckets=num_buckets, shuffle=shuffle)
+    if shuffle:
+        sampler = _FreshShuffle(sampler)
     if shuffle and seed is not None:
         sampler = _SeededSampler(sampler, seed)
     batchify = Tuple(Pad(axis=0, pad_val=PAD_ID, dtype="float32"),

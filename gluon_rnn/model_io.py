@@ -155,8 +155,8 @@ def load_model_dir(model_dir, ctx=None):
     ctx = ctx or mx.cpu()
     try:
         net.load_parameters(str(params_path), ctx=ctx)
-    except (mx.base.MXNetError, AssertionError, ValueError, OSError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UserError(f"{params_path}: truncated, corrupt or not matching config.json ({first})")
+    except (mx.base.MXNetError, AssertionError, ValueError, OSError):
+        # MXNet's message is a C++ stack trace: it would bury the one line that matters.
+        raise UserError(f"{params_path}: truncated, corrupt or not matching config.json")
     net.hybridize(static_alloc=True)
     return net, vocab, config

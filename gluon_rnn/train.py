@@ -228,7 +228,8 @@ def load_checkpoint(out, net, trainer, ctx):
         net.load_parameters(str(ckpt / state["last_params"]), ctx=ctx)
         arrays = mx.nd.load(str(ckpt / state["last_states"]))
     except (json.JSONDecodeError, KeyError, mx.base.MXNetError, OSError) as err:
-        raise UserError(f"{ckpt}: damaged checkpoint ({str(err).splitlines()[0]})")
+        what = type(err).__name__ if isinstance(err, mx.base.MXNetError) else err
+        raise UserError(f"{ckpt}: damaged checkpoint ({what})")
     _load_trainer_state(trainer, arrays, state["optimizer"], ctx)
     return state
 
