@@ -16,6 +16,9 @@ def _check_mxnet():
     # inside mxnet with an AttributeError. Say what to do instead.
     try:
         import mxnet  # noqa: F401
+    except ModuleNotFoundError as err:
+        raise ImportError(f"gluon_rnn needs mxnet 1.9.1, which is not installed ({err}): "
+                          f"pip install -r requirements.txt, or run `make test`") from err
     except ImportError as err:
         import numpy
         raise ImportError(

@@ -31,7 +31,7 @@ from pathlib import Path
 import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import data as gdata
 from . import distributed
@@ -72,7 +72,7 @@ class Config:
     seed: int = field(default=0, metadata={"help": "random seed (data split, initialisation, shuffling, dropout)"})
     # where and how
     ctx: str = field(default="cpu", metadata={"help": "cpu, cpu:0,cpu:1, gpu:0 or gpu:0,1"})
-    kvstore: str = field(default="device", metadata={"help": "gradient aggregation: device, local, dist_sync, dist_async"})
+    kvstore: str = field(default="device", metadata={"help": "gradient aggregation: device, local, or dist_sync inside `python -m gluon_rnn.launch`"})
     out: str = field(default=None, metadata={"help": "run directory (default runs/ARCH-TIMESTAMP)"})
     resume: bool = field(default=False, metadata={"help": "continue the run in --out from its last complete epoch"})
     progress: bool = field(default=True, metadata={"cli": False})  # tqdm bars on stderr
@@ -95,9 +95,10 @@ def _split(batch, ctx):
 
 
 def train_epoch(net, loader, loss_fn, trainer, ctx, clip=5.0, num_batches=None, epoch=1,
-                progress=True, num_workers=1):
-    """One pass over `loader`; returns loss/acc sums and throughput. `ctx` is a list of
-    contexts (data parallel); with a dist kvstore `num_workers` scales the batch size."""
+                progress=True, kv=None):
+    """One pass over `loader` (or its first `num_batches`); returns loss/acc sums and
+    throughput. `ctx` is a list of contexts (data parallel); `kv` the trainer's kvstore when
+    it spans several workers."""
     params = [p for p in net.collect_params().values() if p.grad_req != "null"]
     total = len(loader) if num_batches is None else num_batches
     loss_sum = correct = count = real_tokens = all_tokens = 0.0
@@ -120,8 +121,10 @@ def train_epoch(net, loader, loss_fn, trainer, ctx, clip=5.0, num_batches=None, 
                 f"the loss became {batch_loss} in epoch {epoch}, batch {i + 1}: lower --lr "
                 f"(now {trainer.learning_rate:g}) or turn gradient clipping on (--clip 5)")
         n = tokens.shape[0]
-        global_batch = n * num_workers
-        trainer.allreduce_grads()
+        # The gradient is summed over every worker's batch, and batches differ in size (the
+        # last of each bucket is short): every worker must divide by the same total.
+        global_batch = int(distributed.allreduce_sum(kv, np.array([n]))[0]) if kv else n
+        distributed.allreduce_grads(trainer)  # sums over devices and workers
         if clip:
             # Gradients are sums over the batch; the trainer divides by its size later, so
             # clipping the sum at clip*batch clips the mean gradient at `clip`.
@@ -250,6 +253,10 @@ def _check_config(cfg):
         raise UserError("--dropout must be in [0, 1)")
     if cfg.lr <= 0 or cfg.clip < 0 or cfg.patience < 1:
         raise UserError("--lr must be positive, --clip non-negative, --patience at least 1")
+    if "async" in cfg.kvstore:
+        # MXNet applies the update on the servers in async mode, so the aggregated gradient
+        # never reaches the workers to be clipped, and the Adam state cannot be checkpointed.
+        raise UserError(f"--kvstore {cfg.kvstore} is not supported: use dist_sync")
     if cfg.data and cfg.dataset:
         raise UserError("give either --dataset or --data, not both")
 
@@ -358,7 +365,8 @@ def fit(cfg, net, trainer, loaders, num_classes, ctx, out, state, kv=None, rank=
         try:
             stats = train_epoch(net, loaders["train"], loss_fn, trainer, ctx, clip=cfg.clip,
                                 num_batches=num_batches, epoch=epoch,
-                                progress=cfg.progress and rank == 0, num_workers=num_workers)
+                                progress=cfg.progress and rank == 0,
+                                kv=kv if num_workers > 1 else None)
             if num_workers > 1:
                 keys = ("loss_sum", "correct", "count", "tokens", "padded_tokens")
                 sums = distributed.allreduce_sum(kv, np.array([stats[k] for k in keys]))
