@@ -1,16 +1,18 @@
-"""The two figures every run writes: learning curves and a confusion matrix (matplotlib, PNG)."""
-import matplotlib
+"""The two figures every run writes: learning curves and a confusion matrix (matplotlib, PNG).
 
-matplotlib.use("Agg")  # files only: runs on machines without a display
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+Figures are built with `matplotlib.figure.Figure`, not pyplot: writing a file then needs no
+display and leaves the caller's backend (a notebook's inline one, say) alone.
+"""
+import numpy as np
+from matplotlib.figure import Figure
 
 
 def plot_learning_curves(history, path, title=""):
     """Loss and accuracy per epoch, train against valid. `history`: list of dicts with
     epoch, train_loss, valid_loss, train_acc, valid_acc."""
     epochs = [h["epoch"] for h in history]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    fig = Figure(figsize=(10, 4))
+    ax_loss, ax_acc = fig.subplots(1, 2)
     for ax, key, name in ((ax_loss, "loss", "loss"), (ax_acc, "acc", "accuracy")):
         ax.plot(epochs, [h[f"train_{key}"] for h in history], "o-", label="train")
         ax.plot(epochs, [h[f"valid_{key}"] for h in history], "s-", label="valid")
@@ -25,7 +27,6 @@ def plot_learning_curves(history, path, title=""):
         fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def plot_confusion_matrix(cm, label_names, path, title="test set"):
@@ -33,7 +34,8 @@ def plot_confusion_matrix(cm, label_names, path, title="test set"):
     cm = np.asarray(cm)
     share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     size = max(3.5, 0.9 * len(label_names) + 2)
-    fig, ax = plt.subplots(figsize=(size + 1, size))
+    fig = Figure(figsize=(size + 1, size))
+    ax = fig.subplots()
     image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     ticks = np.arange(len(label_names))
     ax.set_xticks(ticks, label_names, rotation=45 if len(label_names) > 3 else 0)
@@ -48,4 +50,3 @@ def plot_confusion_matrix(cm, label_names, path, title="test set"):
     ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
