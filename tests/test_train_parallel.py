@@ -2,6 +2,8 @@
 import json
 import sys
 
+import pytest
+
 from conftest import assert_one_line_error, run_module
 
 SMALL = ["--embed-size", "8", "--hidden-size", "8", "--batch-size", "32", "--vocab-size", "200",
@@ -51,3 +53,31 @@ def test_dist_kvstore_outside_a_job_is_one_clear_line(tiny_tsv):
 def test_async_kvstore_is_refused(tiny_tsv):
     proc = run_module("gluon_rnn.train", "--data", tiny_tsv, "--kvstore", "dist_async")
     assert_one_line_error(proc, "dist_async", "dist_sync")
+
+
+def _num_gpus():
+    import mxnet as mx
+    try:
+        return mx.context.num_gpus()
+    except mx.base.MXNetError:
+        return 0
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(_num_gpus() == 0, reason="needs an MXNet GPU build and a GPU")
+def test_gpu_trains_like_cpu(tiny_tsv, tmp_path):
+    """cuDNN's fused LSTM on gpu:0 learns the tiny set as the CPU does (run with -m gpu)."""
+    for name, ctx in (("cpu", "cpu"), ("gpu", "gpu:0")):
+        proc = run_module("gluon_rnn.train", "--arch", "bilstm", "--data", tiny_tsv,
+                          "--epochs", "2", "--ctx", ctx, "--out", tmp_path / name, *SMALL)
+        assert proc.returncode == 0, proc.stderr
+    cpu, gpu = _history(tmp_path / "cpu"), _history(tmp_path / "gpu")
+    for a, b in zip(cpu, gpu):
+        assert abs(a["train_loss"] - b["train_loss"]) < 1e-2, (a, b)
+
+
+def test_gpu_context_without_gpu_is_one_clear_line(tiny_tsv):
+    if _num_gpus():
+        pytest.skip("a GPU is present")
+    proc = run_module("gluon_rnn.train", "--data", tiny_tsv, "--ctx", "gpu:0")
+    assert_one_line_error(proc, "gpu", "--ctx cpu")
