@@ -1,0 +1,1186 @@
+"""Training and inference speed of every architecture, next to PyTorch, in one run.
+
+    python benchmarks/bench.py                         # full run, ~12 min on 2 cores
+    python benchmarks/bench.py --quick --out /tmp/b    # smoke run on tiny shapes, < 1 min
+    python benchmarks/bench.py --only torch peak       # some sections only
+    python benchmarks/bench.py --ctx gpu:0             # needs an MXNet GPU build
+
+Writes `RESULTS.md` (tables, machine, the command), `results.json` (every raw number) and
+`throughput.png` into `--out` (default: this folder). Sections, one function each:
+
+    train    training tokens/s of every architecture, imperative and hybridized
+    cells    the fused `lstm` against the post's per-step `lstm-cells` loop
+    torch    the Gluon `mean` model against its PyTorch peer (torch_peer.py), same threads
+    peak     the LSTM training step as a share of the CPU's FP32 peak, with the arithmetic
+    infer    latency of one review (batch 1) and throughput of batches of 256
+    imdb     one IMDB epoch of `mean`, with and without length bucketing: time, padding, RSS
+    knobs    hybridize flags, OpenMP threads, MXNET_USE_MKLDNN_RNN, batch size
+    profile  mx.profiler's per-operator times: where a training step goes
+
+Every measurement runs in a fresh child process (`bench.py --child TASK --spec JSON`, one
+JSON line back) with its environment set explicitly: mxnet reads OMP_NUM_THREADS and
+MXNET_USE_MKLDNN_RNN once, when it loads, and peak RSS belongs to a whole process. Each
+timing is warm-up steps, then several timed windows of steps; the median window is reported.
+"""
+import argparse
+import datetime
+import importlib.metadata
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+if str(REPO) not in sys.path:  # `python benchmarks/bench.py` from a checkout
+    sys.path.insert(0, str(REPO))
+
+from gluon_rnn.errors import UserError, run_cli  # noqa: E402
+
+SECTIONS = ("train", "cells", "torch", "peak", "infer", "imdb", "knobs", "profile")
+RESULT_MARK = "BENCH-RESULT "
+
+# The shapes every training row shares (the issue's "64 x 256 tokens, embed = hidden = 128").
+FULL = dict(batch_size=64, seq_len=256, vocab_size=20000, embed_size=128, hidden_size=128,
+            num_classes=2, warmup=2, repeats=3, window_seconds=1.5, max_steps=20,
+            infer_batch_size=256, peer_repeats=3, imdb_limit=None, gemm_size=2048)
+QUICK = dict(FULL, batch_size=8, seq_len=32, vocab_size=2000, warmup=1, repeats=1,
+             window_seconds=0.05, max_steps=2, infer_batch_size=16, peer_repeats=1,
+             imdb_limit=600, gemm_size=256)
+
+TARGETS = {"torch_ratio": 1.2, "cells_ratio": 5.0, "peak_share": 0.35,
+           "imdb_seconds": 120.0, "imdb_padding": 0.10, "imdb_rss_mb": 2048.0}
+
+
+# =========================================================================== child side
+# Everything below up to "parent side" runs inside a child process, which imports mxnet.
+
+def _ctx(name):
+    import mxnet as mx
+    kind, _, index = name.partition(":")
+    return mx.gpu(int(index or 0)) if kind == "gpu" else mx.cpu()
+
+
+def _make_batch(n, t, spec, ctx, seed=0):
+    """(tokens (n, t), valid_length (n,), label (n,)) float32: random ids in [2, vocab),
+    every row `t` real tokens long, so tokens/s counts no padding."""
+    import mxnet as mx
+    import numpy as np
+    rng = np.random.RandomState(seed)
+    tokens = mx.nd.array(rng.randint(2, spec["vocab_size"], (n, t)), ctx=ctx, dtype="float32")
+    valid_length = mx.nd.full((n,), t, ctx=ctx, dtype="float32")
+    label = mx.nd.array(rng.randint(0, spec["num_classes"], n), ctx=ctx, dtype="float32")
+    return tokens, valid_length, label
+
+
+def _hybridize(net, mode):
+    """imperative: no graph; hybrid: hybridize(); static_alloc: memory planned once;
+    static: static_alloc and static_shape (the whole graph fixed for one input shape)."""
+    if mode == "hybrid":
+        net.hybridize()
+    elif mode == "static_alloc":
+        net.hybridize(static_alloc=True)
+    elif mode == "static":
+        net.hybridize(static_alloc=True, static_shape=True)
+    elif mode != "imperative":
+        raise ValueError(f"unknown mode {mode!r}")
+    return net
+
+
+def _probe_block():
+    """The plain fused model of a first probe: Embedding -> LSTM -> mean over ALL steps ->
+    the same head as `mean`, no length mask. Kept here, not in `gluon_rnn.blocks`: it ignores
+    valid_length, which is only right when no row is padded (true of the benchmark's
+    batches). `mean` against this probe is the price of the mask."""
+    from mxnet import gluon
+
+    class PlainMean(gluon.HybridBlock):
+        def __init__(self, vocab_size, num_classes, embed_size, hidden_size, **kwargs):
+            super().__init__(**kwargs)
+            with self.name_scope():
+                self.embedding = gluon.nn.Embedding(vocab_size, embed_size)
+                self.encoder = gluon.rnn.LSTM(hidden_size, layout="NTC", input_size=embed_size)
+                self.head = gluon.nn.HybridSequential()   # the post's head, as in `mean`
+                self.head.add(gluon.nn.Dense(16, activation="relu"),
+                              gluon.nn.Dense(8, activation="relu"), gluon.nn.Dense(num_classes))
+
+        def hybrid_forward(self, F, tokens, valid_length):
+            h = self.encoder(self.embedding(tokens))          # (N, T, H)
+            # valid_length must feed the graph (a hybridized block rejects unused inputs)
+            pooled = F.broadcast_add(h.mean(axis=1), 0 * valid_length.expand_dims(1))
+            return self.head(pooled)                          # (N, C)
+
+    return PlainMean
+
+
+def _build(arch, mode, spec, ctx):
+    import mxnet as mx
+    if arch == "plain-probe":
+        net = _probe_block()(spec["vocab_size"], spec["num_classes"], spec["embed_size"],
+                             spec["hidden_size"])
+    else:
+        from gluon_rnn import build_model
+        net = build_model(arch, vocab_size=spec["vocab_size"], num_classes=spec["num_classes"],
+                          embed_size=spec["embed_size"], hidden_size=spec["hidden_size"])
+    net.initialize(mx.init.Xavier(), ctx=ctx)
+    return _hybridize(net, mode)
+
+
+def _median_window(run, spec):
+    """`run(k)` does k steps and returns the seconds they took. Warm up, size a window to
+    about `window_seconds`, then time `repeats` windows; median seconds per step."""
+    run(spec["warmup"])
+    estimate = run(1)
+    steps = int(min(spec["max_steps"], max(1, round(spec["window_seconds"] / estimate))))
+    windows = [run(steps) / steps for _ in range(spec["repeats"])]
+    return statistics.median(windows), windows, steps
+
+
+def time_train_step(arch, mode, spec, ctx, batch_size=None):
+    """Seconds per training step of `arch` through the project's own loop
+    (`gluon_rnn.train.train_epoch`: forward, loss, backward, clip, Adam, loss read back)."""
+    from mxnet import gluon
+    from gluon_rnn.train import train_epoch
+    n = batch_size or spec["batch_size"]
+    net = _build(arch, mode, spec, ctx)
+    trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": 1e-3},
+                            update_on_kvstore=False)
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    batch = _make_batch(n, spec["seq_len"], spec, ctx)
+
+    def run(k):
+        return train_epoch(net, [batch] * k, loss_fn, trainer, [ctx], clip=5.0,
+                           progress=False)["seconds"]
+
+    seconds, windows, steps = _median_window(run, spec)
+    return {"arch": arch, "mode": mode, "batch_size": n, "seq_len": spec["seq_len"],
+            "step_seconds": seconds, "windows": windows, "steps_per_window": steps,
+            "tokens_per_second": n * spec["seq_len"] / seconds}
+
+
+def task_train(spec):
+    """Every (arch, mode, batch size) of `spec["runs"]` in this one process."""
+    ctx = _ctx(spec["ctx"])
+    rows = []
+    for run in spec["runs"]:
+        rows.append(time_train_step(run["arch"], run["mode"], spec, ctx, run.get("batch_size")))
+        print(f"  {rows[-1]['arch']:12s} {rows[-1]['mode']:12s} n={rows[-1]['batch_size']:<4d}"
+              f" {rows[-1]['tokens_per_second']:10,.0f} tok/s", file=sys.stderr, flush=True)
+    return {"rows": rows}
+
+
+def task_infer(spec):
+    """Per architecture (static graph): one review of `seq_len` tokens, read back to the
+    host each call (what a predictor does), and batches of `infer_batch_size`."""
+    ctx = _ctx(spec["ctx"])
+    rows = []
+    for arch in spec["archs"]:
+        net = _build(arch, "static", spec, ctx)
+        row = {"arch": arch}
+        for name, n in (("latency", 1), ("throughput", spec["infer_batch_size"])):
+            tokens, valid_length, _ = _make_batch(n, spec["seq_len"], spec, ctx)
+
+            def run(k):
+                start = time.perf_counter()
+                for _ in range(k):
+                    net(tokens, valid_length).asnumpy()
+                return time.perf_counter() - start
+
+            seconds, _, _ = _median_window(run, spec)
+            row[name] = {"batch_size": n, "seconds": seconds, "reviews_per_second": n / seconds,
+                         "tokens_per_second": n * spec["seq_len"] / seconds}
+        rows.append(row)
+        print(f"  {arch:12s} {row['latency']['seconds'] * 1e3:8.2f} ms/review "
+              f"{row['throughput']['reviews_per_second']:8,.0f} reviews/s",
+              file=sys.stderr, flush=True)
+    return {"rows": rows}
+
+
+def task_peak(spec):
+    """What the hardware gives: a large SGEMM through mxnet's BLAS, and one bare fused LSTM
+    layer forward and forward+backward on the benchmark's shapes."""
+    import mxnet as mx
+    from mxnet import autograd, gluon
+    ctx = _ctx(spec["ctx"])
+    size = spec["gemm_size"]
+    a = mx.nd.random.uniform(shape=(size, size), ctx=ctx)
+    b = mx.nd.random.uniform(shape=(size, size), ctx=ctx)
+
+    def gemm(k):
+        start = time.perf_counter()
+        for _ in range(k):
+            mx.nd.dot(a, b).wait_to_read()
+        return time.perf_counter() - start
+
+    gemm_seconds, _, _ = _median_window(gemm, spec)
+    n, t, e, h = spec["batch_size"], spec["seq_len"], spec["embed_size"], spec["hidden_size"]
+    layer = gluon.rnn.LSTM(h, layout="NTC", input_size=e)
+    layer.initialize(mx.init.Xavier(), ctx=ctx)
+    layer.hybridize(static_alloc=True, static_shape=True)
+    x = mx.nd.random.uniform(shape=(n, t, e), ctx=ctx)
+    x.attach_grad()
+
+    def forward(k):
+        start = time.perf_counter()
+        for _ in range(k):
+            layer(x).wait_to_read()
+        return time.perf_counter() - start
+
+    def forward_backward(k):
+        start = time.perf_counter()
+        for _ in range(k):
+            with autograd.record():
+                y = layer(x)
+            y.backward()
+            x.grad.wait_to_read()
+        mx.nd.waitall()
+        return time.perf_counter() - start
+
+    fwd, _, _ = _median_window(forward, spec)
+    fwd_bwd, _, _ = _median_window(forward_backward, spec)
+    return {"gemm_size": size, "gemm_seconds": gemm_seconds,
+            "gemm_flops_per_second": 2 * size ** 3 / gemm_seconds,
+            "layer_forward_tokens_per_second": n * t / fwd,
+            "layer_train_tokens_per_second": n * t / fwd_bwd}
+
+
+def task_profile(spec):
+    """mx.profiler's aggregate per-operator table over a few training steps of each run.
+    Bulk execution is switched off by the parent (MXNET_EXEC_BULK_EXEC_*=0) so that a
+    static graph's operators are timed one by one instead of as one fused segment."""
+    import mxnet as mx
+    from mxnet import gluon
+    from gluon_rnn.train import train_epoch
+    ctx = _ctx(spec["ctx"])
+    out = []
+    for run in spec["runs"]:
+        net = _build(run["arch"], run["mode"], spec, ctx)
+        trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": 1e-3},
+                                update_on_kvstore=False)
+        loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+        batch = _make_batch(spec["batch_size"], spec["seq_len"], spec, ctx)
+        steps = run["steps"]
+        train_epoch(net, [batch] * spec["warmup"], loss_fn, trainer, [ctx], progress=False)
+        mx.profiler.set_config(profile_all=True, aggregate_stats=True,
+                               filename=str(Path(spec["tmp"]) / "profile.json"))
+        mx.profiler.set_state("run")
+        wall = train_epoch(net, [batch] * steps, loss_fn, trainer, [ctx],
+                           progress=False)["seconds"]
+        mx.nd.waitall()
+        mx.profiler.set_state("stop")
+        stats = json.loads(mx.profiler.dumps(reset=True, format="json"))
+        ops = [{"name": name, "count": v["Count"] / steps, "ms": v["Total"] / steps}
+               for name, v in stats.get("Time", {}).get("operator", {}).items()]
+        ops.sort(key=lambda o: -o["ms"])
+        out.append({"arch": run["arch"], "mode": run["mode"], "steps": steps,
+                    "wall_ms": 1e3 * wall / steps, "ops": ops})
+    return {"runs": out}
+
+
+def _peak_rss_mb():
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
+
+
+def task_imdb(spec):
+    """One epoch of `mean` on IMDB's training reviews, end to end in this fresh process:
+    read the cache, tokenize, vocabulary, ids, loader, one pass of the loader alone, then
+    the training epoch. Peak RSS is this whole process's."""
+    import mxnet as mx
+    from mxnet import gluon
+    from gluon_rnn import data as gdata
+    from gluon_rnn.train import seed_everything, train_epoch
+    ctx = _ctx(spec["ctx"])
+    seed_everything(0)
+    phases = {}
+    start = time.perf_counter()
+    corpus = gdata.load_corpus(dataset="imdb", limit=spec["imdb_limit"], seed=0)
+    phases["load"] = time.perf_counter() - start
+    mark = time.perf_counter()
+    tokens = [gdata.tokenize(text) for text, _ in corpus.train]
+    vocab = gdata.build_vocab(tokens, spec["vocab_size"])
+    ids = gdata.encode(tokens, vocab, spec["max_len"])
+    labels = [label for _, label in corpus.train]
+    loader = gdata.make_loader(ids, labels, spec["batch_size"], shuffle=True,
+                               num_buckets=spec["num_buckets"], seed=0,
+                               num_workers=spec.get("num_workers", 0))
+    phases["prepare"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    num_batches = sum(1 for _ in loader)  # batchify cost alone: what workers could hide
+    phases["loader_pass"] = time.perf_counter() - mark
+    net = _build("mean", "static_alloc", dict(spec, vocab_size=len(vocab),
+                                              num_classes=corpus.num_classes), ctx)
+    trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": 1e-3},
+                            update_on_kvstore=False)
+    stats = train_epoch(net, loader, gluon.loss.SoftmaxCrossEntropyLoss(), trainer, [ctx],
+                        clip=5.0, progress=False)
+    mx.nd.waitall()
+    phases["train_epoch"] = stats["seconds"]
+    real, padded = stats["tokens"], stats["padded_tokens"]
+    return {"num_buckets": spec["num_buckets"], "num_workers": spec.get("num_workers", 0),
+            "max_len": spec["max_len"], "batch_size": spec["batch_size"],
+            "num_reviews": len(corpus.train), "num_batches": num_batches,
+            "source": corpus.source, "phases": phases,
+            "end_to_end_seconds": time.perf_counter() - start,
+            "train_accuracy": stats["correct"] / stats["count"],
+            "tokens": real, "padding_fraction": padded / (real + padded),
+            "tokens_per_second": real / stats["seconds"], "peak_rss_mb": _peak_rss_mb()}
+
+
+def task_padding(spec):
+    """Padding fraction of one pass over IMDB's training batches per bucket count."""
+    from gluon_rnn import data as gdata
+    corpus = gdata.load_corpus(dataset="imdb", limit=spec["imdb_limit"], seed=0)
+    tokens = [gdata.tokenize(text) for text, _ in corpus.train]
+    vocab = gdata.build_vocab(tokens, spec["vocab_size"])
+    ids = gdata.encode(tokens, vocab, spec["max_len"])
+    labels = [label for _, label in corpus.train]
+    rows = []
+    for num_buckets in spec["bucket_counts"]:
+        loader = gdata.make_loader(ids, labels, spec["batch_size"], shuffle=True,
+                                   num_buckets=num_buckets, seed=0)
+        rows.append({"num_buckets": num_buckets, "num_batches": len(loader),
+                     "padding_fraction": gdata.padding_fraction(loader)})
+    return {"rows": rows}
+
+
+TASKS = {"train": task_train, "infer": task_infer, "peak": task_peak,
+         "profile": task_profile, "imdb": task_imdb, "padding": task_padding}
+
+
+def child_main(task, spec_json):
+    result = TASKS[task](json.loads(spec_json))
+    print(RESULT_MARK + json.dumps(result), flush=True)
+
+
+# =========================================================================== parent side
+
+class Runner:
+    """Starts the child processes and keeps what they report."""
+
+    def __init__(self, args, spec):
+        self.args, self.spec = args, spec
+        self.errors = []
+        self.contention = []  # per child: share of the machine other work used meanwhile
+
+    def env(self, threads="default", **extra):
+        """The child's environment: OMP_NUM_THREADS = `threads` ("unset" leaves mxnet to
+        choose), plus `extra` variables; "default" is the run's --threads."""
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env.pop("OMP_NUM_THREADS", None)
+        if threads == "default":
+            threads = self.args.threads
+        if threads != "unset":
+            env["OMP_NUM_THREADS"] = str(threads)
+        env.update({k: str(v) for k, v in extra.items()})
+        return env
+
+    def child(self, task, env=None, **spec):
+        """Run `task` in a fresh `bench.py --child` process; its JSON result, or None after
+        recording the error (the run goes on; the report shows what failed)."""
+        full = dict(self.spec, **spec)
+        label = f"{task} {spec.get('label', '')}".strip()
+        if self.args.quick:
+            return self._in_process(task, full, label)
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", task,
+               "--spec", json.dumps(full)]
+        return self._run(cmd, env or self.env(), label)
+
+    def _in_process(self, task, spec, label):
+        """--quick runs the tasks in this process: one mxnet start-up instead of one per
+        task (the environment knobs, which need fresh processes, are left out)."""
+        print(f"[{time.strftime('%H:%M:%S')}] {label} (in process)", flush=True)
+        before = cpu_snapshot()
+        try:
+            return TASKS[task](spec)
+        except Exception as err:  # record it and go on, like a failed child
+            self.errors.append(f"{label}: {type(err).__name__}: {err}")
+            print(f"  failed: {self.errors[-1]}", file=sys.stderr, flush=True)
+            return None
+        finally:
+            self.contention.append(dict(others_share(before, cpu_snapshot()), label=label))
+
+    def peer(self, threads, infer=False):
+        """torch_peer.py in its own process (it never imports mxnet)."""
+        s = self.spec
+        cmd = [sys.executable, str(HERE / "torch_peer.py"), "--threads", str(threads),
+               "--device", "cuda" if self.args.ctx.startswith("gpu") else "cpu",
+               "--batch-size", str(s["batch_size"]), "--seq-len", str(s["seq_len"]),
+               "--vocab-size", str(s["vocab_size"]), "--embed-size", str(s["embed_size"]),
+               "--hidden-size", str(s["hidden_size"]), "--warmup", str(s["warmup"]),
+               "--steps", str(max(1, s["max_steps"] // 4)), "--repeats", str(s["repeats"]),
+               "--infer-batch-size", str(s["infer_batch_size"])] + (["--infer"] if infer else [])
+        return self._run(cmd, self.env(threads), f"torch_peer threads={threads}",
+                         plain_json=True)
+
+    def _run(self, cmd, env, label, plain_json=False):
+        print(f"[{time.strftime('%H:%M:%S')}] {label}", flush=True)
+        before = cpu_snapshot()
+        try:
+            # --verbose lets the child's progress lines through as they come
+            proc = subprocess.run(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE,
+                                  stderr=None if self.args.verbose else subprocess.PIPE,
+                                  text=True, timeout=self.args.child_timeout)
+        except subprocess.TimeoutExpired:
+            self.errors.append(f"{label}: killed after {self.args.child_timeout} s")
+            return None
+        self.contention.append(dict(others_share(before, cpu_snapshot()), label=label))
+        lines = [l for l in proc.stdout.splitlines() if l.strip()]
+        if plain_json and proc.returncode == 0 and lines:
+            return json.loads(lines[-1])
+        for line in reversed(lines):
+            if line.startswith(RESULT_MARK):
+                return json.loads(line[len(RESULT_MARK):])
+        tail = ((proc.stderr or "").strip().splitlines() or ["see the output above"])[-1]
+        self.errors.append(f"{label}: exit {proc.returncode}: {tail}")
+        print(f"  failed: {tail}", file=sys.stderr, flush=True)
+        return None
+
+
+def cpu_snapshot():
+    """(wall, machine busy CPU-seconds, steal CPU-seconds, this process tree's CPU-seconds)
+    from /proc/stat and os.times(); children count once they have been waited for."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    try:
+        cpu = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:9]]
+    except (OSError, ValueError):
+        cpu = [0] * 8
+    user, nice, system, idle, iowait, irq, softirq, steal = cpu
+    t = os.times()
+    return (time.time(), (user + nice + system + irq + softirq) / ticks, steal / ticks,
+            t.user + t.system + t.children_user + t.children_system)
+
+
+def others_share(before, after):
+    """How much of the machine other processes (and, under a hypervisor, other guests:
+    steal) used between two snapshots, as shares of all CPUs over that time."""
+    wall = max(after[0] - before[0], 1e-9) * (os.cpu_count() or 1)
+    others = (after[1] - before[1]) - (after[3] - before[3])
+    return {"seconds": round(after[0] - before[0], 1),
+            "others": round(max(others, 0) / wall, 3),
+            "steal": round((after[2] - before[2]) / wall, 3)}
+
+
+# --------------------------------------------------------------------------- machine
+
+def _lscpu():
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+    except OSError:
+        return {}
+    return {k.strip(): v.strip() for k, _, v in
+            (line.partition(":") for line in out.splitlines()) if v}
+
+
+def _cpuinfo():
+    fields = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    return fields
+
+
+def _version(name):
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def machine_info():
+    """CPU model, cores, SIMD flags, clock, memory and versions, from lscpu and /proc."""
+    lscpu, cpuinfo = _lscpu(), _cpuinfo()
+    flags = (lscpu.get("Flags") or cpuinfo.get("flags", "")).split()
+    sockets = int(lscpu.get("Socket(s)", 1))
+    cores = sockets * int(lscpu.get("Core(s) per socket", os.cpu_count() or 1))
+    mhz = lscpu.get("CPU max MHz") or cpuinfo.get("cpu MHz")
+    mem_kb = 0
+    try:
+        mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        pass
+    simd = [f for f in ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "amx_tile")
+            if f in flags]
+    return {"cpu": lscpu.get("Model name") or cpuinfo.get("model name") or platform.processor(),
+            "vendor": lscpu.get("Vendor ID") or cpuinfo.get("vendor_id"),
+            "family": cpuinfo.get("cpu family"), "model": cpuinfo.get("model"),
+            "logical_cpus": os.cpu_count(), "cores": cores,
+            "threads_per_core": int(lscpu.get("Thread(s) per core", 1)),
+            "usable_cpus": len(os.sched_getaffinity(0)),
+            "hypervisor": lscpu.get("Hypervisor vendor"), "mhz": float(mhz) if mhz else None,
+            "mhz_source": "lscpu CPU max MHz" if lscpu.get("CPU max MHz") else "/proc/cpuinfo cpu MHz",
+            "simd_flags": simd, "memory_gb": round(mem_kb / 2**20, 1),
+            "python": platform.python_version(), "os": platform.platform(),
+            "versions": {p: _version(p) for p in ("mxnet", "gluonnlp", "numpy", "torch")}}
+
+
+def fp32_peak(info, fma_units):
+    """cores x FMA units x SIMD lanes x 2 flops per FMA x clock, and the line that shows it.
+    AMD's Zen 4 runs AVX-512 as two 256-bit halves, so its lanes count as 8 per unit."""
+    flags = set(info["simd_flags"])
+    if "avx512f" in flags and info["vendor"] != "AuthenticAMD":
+        lanes, isa = 16, "AVX-512"
+    elif "avx2" in flags or "avx" in flags:
+        lanes, isa = 8, "AVX2" if "avx2" in flags else "AVX"
+    else:
+        lanes, isa = 4, "SSE"
+    per_fma = 2 if "fma" in flags else 1  # without FMA a unit does a multiply or an add
+    ghz = (info["mhz"] or 0) / 1000
+    peak = info["cores"] * fma_units * lanes * per_fma * ghz * 1e9
+    text = (f"{info['cores']} cores x {fma_units} FMA units x {lanes} FP32 lanes ({isa}, "
+            f"{lanes * 32} bits) x {per_fma} flops per FMA x {ghz:.3f} GHz = "
+            f"{peak / 1e9:.1f} GFLOP/s")
+    return peak, text
+
+
+def lstm_flops_per_token(spec):
+    """Forward: the four gates' matrix products, 2 * 4H * (E + H); training about 3x that
+    (backward needs the products for the inputs' and the weights' gradients)."""
+    e, h = spec["embed_size"], spec["hidden_size"]
+    forward = 2 * 4 * h * (e + h)
+    return forward, 3 * forward
+
+
+# --------------------------------------------------------------------------- sections
+
+def _archs():
+    from gluon_rnn import ARCHITECTURES
+    return list(ARCHITECTURES)
+
+
+def section_train(runner, results):
+    runs = [{"arch": a, "mode": m} for a in _archs() for m in ("imperative", "static")]
+    out = runner.child("train", runs=runs, label="every architecture")
+    return {"rows": out["rows"]} if out else None
+
+
+def _find(rows, arch, mode):
+    return next((r for r in rows or [] if r["arch"] == arch and r["mode"] == mode), None)
+
+
+def section_cells(runner, results):
+    """Reuses section `train`'s rows when it ran in this run."""
+    rows = (results.get("train") or {}).get("rows") or []
+    wanted = [(a, m) for a in ("lstm", "lstm-cells") for m in ("imperative", "static")]
+    if not all(_find(rows, a, m) for a, m in wanted):
+        out = runner.child("train", runs=[{"arch": a, "mode": m} for a, m in wanted],
+                           label="lstm vs lstm-cells")
+        if not out:
+            return None
+        rows = out["rows"]
+    return {"rows": [_find(rows, a, m) for a, m in wanted]}
+
+
+def section_torch(runner, results):
+    """Gluon (`mean`, and the unmasked probe) and PyTorch alternate in fresh processes,
+    `peer_repeats` times per thread count, so a load change hits both alike."""
+    thread_counts = sorted({1, runner.args.threads}) if not runner.args.quick else [runner.args.threads]
+    rows = []
+    for threads in thread_counts:
+        gluon_runs, peer_runs = [], []
+        for _ in range(runner.spec["peer_repeats"]):
+            out = runner.child("train", env=runner.env(threads), label=f"mean threads={threads}",
+                               runs=[{"arch": "mean", "mode": "static"},
+                                     {"arch": "plain-probe", "mode": "static"}])
+            if out:
+                gluon_runs.append(out["rows"])
+            peer = runner.peer(threads)
+            if peer and "train" in peer:
+                peer_runs.append(peer)
+            elif peer:
+                return {"skipped": peer.get("skipped", "torch peer gave no result")}
+        if not gluon_runs or not peer_runs:
+            continue
+        med = statistics.median
+        rows.append({
+            "threads": threads,
+            "mean": med(r[0]["tokens_per_second"] for r in gluon_runs),
+            "plain_probe": med(r[1]["tokens_per_second"] for r in gluon_runs),
+            "torch": med(p["train"]["tokens_per_second"] for p in peer_runs),
+            "torch_version": peer_runs[0]["torch"], "torch_threads": peer_runs[0]["threads"],
+            "samples": {"mean": [r[0]["tokens_per_second"] for r in gluon_runs],
+                        "plain_probe": [r[1]["tokens_per_second"] for r in gluon_runs],
+                        "torch": [p["train"]["tokens_per_second"] for p in peer_runs]}})
+    return {"rows": rows}
+
+
+def section_peak(runner, results):
+    out = runner.child("peak", label="sgemm and a bare LSTM layer")
+    if not out:
+        return None
+    step = _find((results.get("train") or {}).get("rows"), "lstm", "static")
+    if step is None:
+        measured = runner.child("train", runs=[{"arch": "lstm", "mode": "static"}],
+                                label="lstm step")
+        step = measured["rows"][0] if measured else None
+    peak, arithmetic = fp32_peak(results["machine"], runner.args.fma_units)
+    forward, train = lstm_flops_per_token(runner.spec)
+    out.update(peak_flops_per_second=peak, arithmetic=arithmetic,
+               forward_flops_per_token=forward, train_flops_per_token=train,
+               lstm_step_tokens_per_second=step["tokens_per_second"] if step else None)
+    return out
+
+
+def section_infer(runner, results):
+    out = runner.child("infer", archs=_archs(), label="every architecture")
+    if not out or runner.args.quick:
+        return out
+    peer = runner.peer(runner.args.threads, infer=True)
+    out["torch"] = peer.get("infer") if peer else None
+    return out
+
+
+def _imdb_cached():
+    from gluon_rnn.data import IMDB_CACHE, default_data_dir
+    return (default_data_dir() / IMDB_CACHE).is_file()
+
+
+def section_imdb(runner, results):
+    if runner.args.quick and not _imdb_cached() and "imdb" not in (runner.args.only or []):
+        return {"skipped": "no IMDB cache yet; a run without --quick (or --only imdb) fetches it"}
+    spec = dict(max_len=400, batch_size=64)
+    rows = []
+    for num_buckets in (10, 1):
+        rows.append(runner.child("imdb", num_buckets=num_buckets, **spec,
+                                 label=f"mean, {num_buckets} bucket(s)"))
+    padding = runner.child("padding", bucket_counts=[1, 2, 5, 10, 20, 40], **spec,
+                           label="padding per bucket count")
+    return {"rows": [r for r in rows if r], "padding": padding["rows"] if padding else []}
+
+
+def section_knobs(runner, results):
+    threads = runner.args.threads
+    mean = lambda mode="static", n=None: dict(arch="mean", mode=mode, batch_size=n)  # noqa: E731
+    modes = ("imperative", "hybrid", "static_alloc", "static")
+    base = runner.child("train", label="hybridize flags and batch sizes",
+                        runs=[mean(m) for m in modes] + [dict(arch="lstm", mode="static")]
+                        + [mean(n=n) for n in (16, 32, 128)])
+    if not base:
+        return None
+    rows = base["rows"]
+    out = {"modes": rows[:len(modes)], "batch_sizes": rows[len(modes) + 1:],
+           "env": [{"setting": f"OMP_NUM_THREADS={threads} (every other row's setting)",
+                    "mean": rows[len(modes) - 1]["tokens_per_second"],
+                    "lstm": rows[len(modes)]["tokens_per_second"]}]}
+    if runner.args.quick:
+        return out
+    variants = [("OMP_NUM_THREADS unset (mxnet's default)", runner.env("unset")),
+                ("OMP_NUM_THREADS=1", runner.env(1)),
+                (f"OMP_NUM_THREADS={threads}, MXNET_USE_MKLDNN_RNN=0",
+                 runner.env(threads, MXNET_USE_MKLDNN_RNN=0))]
+    for label, env in variants:
+        got = runner.child("train", env=env, runs=[mean(), dict(arch="lstm", mode="static")],
+                           label=label)
+        if got:
+            out["env"].append({"setting": label, "mean": got["rows"][0]["tokens_per_second"],
+                               "lstm": got["rows"][1]["tokens_per_second"]})
+    return out
+
+
+def section_profile(runner, results):
+    env = runner.env(MXNET_EXEC_BULK_EXEC_TRAIN=0, MXNET_EXEC_BULK_EXEC_INFERENCE=0)
+    runs = [{"arch": "mean", "mode": "static", "steps": 3},
+            {"arch": "lstm-cells", "mode": "imperative", "steps": 1}]
+    out = runner.child("profile", env=env, runs=runs, tmp=str(runner.args.out),
+                       label="mean and lstm-cells")
+    profile_file = Path(runner.args.out) / "profile.json"
+    if profile_file.exists():
+        profile_file.unlink()  # the chrome trace is large and not part of the results
+    return out
+
+
+SECTION_FUNCS = {"train": section_train, "cells": section_cells, "torch": section_torch,
+                 "peak": section_peak, "infer": section_infer, "imdb": section_imdb,
+                 "knobs": section_knobs, "profile": section_profile}
+
+
+# =========================================================================== report
+
+def _k(x):
+    return "n/a" if x is None else f"{x:,.0f}"
+
+
+def _met(ok):
+    return "**met**" if ok else "**not met**"
+
+
+def targets_table(results):
+    """The issue's targets, each with the measured number and met / not met."""
+    lines = ["| target | measured | result |", "|---|---|---|"]
+    torch_rows = (results.get("torch") or {}).get("rows") or []
+    for r in torch_rows:
+        ratio = r["mean"] / r["torch"]
+        lines.append(f"| `mean` >= {TARGETS['torch_ratio']}x PyTorch tokens/s "
+                     f"({r['threads']} thread{'s' if r['threads'] > 1 else ''}) | "
+                     f"{ratio:.2f}x ({_k(r['mean'])} vs {_k(r['torch'])}) | "
+                     f"{_met(ratio >= TARGETS['torch_ratio'])} |")
+    if not torch_rows:
+        lines.append("| `mean` >= 1.2x PyTorch | not measured (torch missing or section not run) | - |")
+    cells = (results.get("cells") or {}).get("rows")
+    if cells:
+        fused, loop = _find(cells, "lstm", "static"), _find(cells, "lstm-cells", "static")
+        loop_imp = _find(cells, "lstm-cells", "imperative")
+        ratio = fused["tokens_per_second"] / loop["tokens_per_second"]
+        ratio_imp = fused["tokens_per_second"] / loop_imp["tokens_per_second"]
+        lines.append(f"| fused `lstm` >= {TARGETS['cells_ratio']:g}x `lstm-cells` | "
+                     f"{ratio:.1f}x against the hybridized loop, {ratio_imp:.1f}x against the "
+                     f"imperative one | {_met(min(ratio, ratio_imp) >= TARGETS['cells_ratio'])} |")
+    peak = results.get("peak")
+    if peak and peak.get("lstm_step_tokens_per_second"):
+        share = peak["lstm_step_tokens_per_second"] * peak["train_flops_per_token"] \
+            / peak["peak_flops_per_second"]
+        lines.append(f"| LSTM training step >= {TARGETS['peak_share']:.0%} of FP32 peak | "
+                     f"{share:.1%} | {_met(share >= TARGETS['peak_share'])} |")
+    imdb = [r for r in (results.get("imdb") or {}).get("rows", []) if r["num_buckets"] > 1]
+    if imdb:
+        r = imdb[0]
+        lines.append(f"| IMDB epoch of `mean` < {TARGETS['imdb_seconds']:.0f} s | "
+                     f"{r['end_to_end_seconds']:.0f} s end to end "
+                     f"({r['phases']['train_epoch']:.0f} s training) | "
+                     f"{_met(r['end_to_end_seconds'] < TARGETS['imdb_seconds'])} |")
+        lines.append(f"| padding < {TARGETS['imdb_padding']:.0%} | "
+                     f"{r['padding_fraction']:.1%} ({r['num_buckets']} buckets) | "
+                     f"{_met(r['padding_fraction'] < TARGETS['imdb_padding'])} |")
+        lines.append(f"| peak RSS < {TARGETS['imdb_rss_mb'] / 1024:.0f} GB | "
+                     f"{r['peak_rss_mb']:,.0f} MB | "
+                     f"{_met(r['peak_rss_mb'] < TARGETS['imdb_rss_mb'])} |")
+    return lines
+
+
+def report_train(res, spec):
+    lines = [f"Tokens per second of one training step on identical batches "
+             f"({spec['batch_size']} x {spec['seq_len']} tokens, all real, embed = hidden = "
+             f"{spec['embed_size']}, vocabulary {spec['vocab_size']:,}, 2 classes, dropout 0), "
+             "through the project's own `train_epoch` (forward, loss, backward, clip, Adam, "
+             "loss read back). Hybridized = `hybridize(static_alloc=True, static_shape=True)`.",
+             "", "| architecture | imperative tok/s | hybridized tok/s | hybridized / imperative |",
+             "|---|---:|---:|---:|"]
+    archs = list(dict.fromkeys(r["arch"] for r in res["rows"]))
+    for arch in archs:
+        imp, hyb = _find(res["rows"], arch, "imperative"), _find(res["rows"], arch, "static")
+        lines.append(f"| `{arch}` | {_k(imp and imp['tokens_per_second'])} | "
+                     f"{_k(hyb and hyb['tokens_per_second'])} | "
+                     f"{hyb['tokens_per_second'] / imp['tokens_per_second']:.2f}x |"
+                     if imp and hyb else f"| `{arch}` | - | - | - |")
+    lines += ["", "![tokens/s per architecture](throughput.png)"]
+    return lines
+
+
+def report_cells(res):
+    rows = {(r["arch"], r["mode"]): r for r in res["rows"]}
+    fused = rows[("lstm", "static")]["tokens_per_second"]
+    lines = ["| model | mode | tok/s | ms per step | fused `lstm` (hybridized) is |",
+             "|---|---|---:|---:|---:|"]
+    for (arch, mode), r in rows.items():
+        lines.append(f"| `{arch}` | {mode} | {_k(r['tokens_per_second'])} | "
+                     f"{1e3 * r['step_seconds']:.0f} | {fused / r['tokens_per_second']:.1f}x |")
+    return lines
+
+
+def report_torch(res):
+    if "skipped" in res:
+        return [f"Not measured: {res['skipped']}. Install the optional peer with "
+                "`pip install torch==2.13.0` (CPU build) and run `--only torch`."]
+    lines = ["Embedding -> LSTM -> mean over the real steps -> Dense, Adam, gradient clipping "
+             "at 5, loss read back every step, on identical shapes; each framework pinned to "
+             "the same number of OpenMP threads (`OMP_NUM_THREADS` for mxnet, "
+             "`torch.set_num_threads` for PyTorch), alternating fresh processes.", "",
+             "| threads | Gluon `mean` tok/s | Gluon plain probe tok/s | PyTorch tok/s | "
+             "`mean` / PyTorch | probe / PyTorch |", "|---:|---:|---:|---:|---:|---:|"]
+    for r in res["rows"]:
+        lines.append(f"| {r['threads']} | {_k(r['mean'])} | {_k(r['plain_probe'])} | "
+                     f"{_k(r['torch'])} | {r['mean'] / r['torch']:.2f}x | "
+                     f"{r['plain_probe'] / r['torch']:.2f}x |")
+    if res["rows"]:
+        r = res["rows"][0]
+        lines += ["", f"PyTorch {r['torch_version']}. The plain probe is the same model "
+                  "without the length mask (mean over all steps); it is right only for "
+                  "unpadded rows such as these and is kept in `bench.py`, not in the package. "
+                  "Samples per process: " + json.dumps({k: [round(v) for v in vs] for k, vs in
+                                                        r["samples"].items()})]
+    return lines
+
+
+def report_peak(res, spec):
+    if res.get("lstm_step_tokens_per_second") is None:
+        return ["The `lstm` training step was not measured."]
+    peak = res["peak_flops_per_second"]
+    fwd, train = res["forward_flops_per_token"], res["train_flops_per_token"]
+    step = res["lstm_step_tokens_per_second"]
+    e, h = spec["embed_size"], spec["hidden_size"]
+
+    def row(name, tok, flops):
+        return (f"| {name} | {_k(tok)} | {tok * flops / 1e9:.1f} | "
+                f"{tok * flops / peak:.1%} |")
+
+    return ["Peak: " + res["arithmetic"] + ".", "",
+            f"Flops per token: forward 2 x 4H x (E + H) = 2 x {4 * h} x {e + h} = {fwd:,}; "
+            f"training about 3x that = {train:,} (the gate nonlinearities, the embedding, "
+            "the head and Adam are not counted, so these shares are lower bounds).", "",
+            "| what | tokens/s | GFLOP/s | share of peak |", "|---|---:|---:|---:|",
+            row("`lstm` training step (whole step: embedding, LSTM, head, clip, Adam)",
+                step, train),
+            row("bare fused LSTM layer, forward + backward", res["layer_train_tokens_per_second"],
+                train),
+            row("bare fused LSTM layer, forward only", res["layer_forward_tokens_per_second"],
+                fwd),
+            f"| SGEMM {res['gemm_size']}x{res['gemm_size']} through mxnet's BLAS (the "
+            f"practical ceiling) | - | {res['gemm_flops_per_second'] / 1e9:.1f} | "
+            f"{res['gemm_flops_per_second'] / peak:.1%} |"]
+
+
+def report_infer(res, spec):
+    lines = [f"Static graph, reviews of {spec['seq_len']} tokens. Latency: one review, logits "
+             f"read back to the host each call. Throughput: batches of "
+             f"{spec['infer_batch_size']}.", "",
+             "| model | latency (ms / review) | throughput (reviews/s) | throughput (tok/s) |",
+             "|---|---:|---:|---:|"]
+    for r in res["rows"]:
+        lines.append(f"| `{r['arch']}` | {1e3 * r['latency']['seconds']:.2f} | "
+                     f"{_k(r['throughput']['reviews_per_second'])} | "
+                     f"{_k(r['throughput']['tokens_per_second'])} |")
+    t = res.get("torch")
+    if t:
+        lines.append(f"| PyTorch peer of `mean` | {1e3 * t['latency']['seconds']:.2f} | "
+                     f"{_k(t['throughput']['reviews_per_second'])} | "
+                     f"{_k(t['throughput']['tokens_per_second'])} |")
+    return lines
+
+
+def report_imdb(res):
+    if "skipped" in res:
+        return [f"Not measured: {res['skipped']}."]
+    lines = ["`mean`, max-len 400, batch 64, one training epoch over IMDB's training "
+             "reviews (the project's split: the de-duplicated train half less the 10% carved "
+             "out as valid), `hybridize(static_alloc=True)` as `gluon_rnn.train` does, each variant in a "
+             "fresh process; peak RSS from `resource.getrusage` of that process. End to end = "
+             "read the cache + tokenize + vocabulary + ids + one loader pass + the epoch.", "",
+             "| buckets | reviews | batches | end to end (s) | of which training (s) | "
+             "load (s) | tokenize+vocab+ids (s) | loader pass alone (s) | padding | "
+             "real tok/s | peak RSS (MB) |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in res["rows"]:
+        p = r["phases"]
+        lines.append(f"| {r['num_buckets']} | {r['num_reviews']:,} | {r['num_batches']} | "
+                     f"{r['end_to_end_seconds']:.1f} | {p['train_epoch']:.1f} | "
+                     f"{p['load']:.1f} | {p['prepare']:.1f} | {p['loader_pass']:.1f} | "
+                     f"{r['padding_fraction']:.1%} | {_k(r['tokens_per_second'])} | "
+                     f"{r['peak_rss_mb']:,.0f} |")
+    if res.get("padding"):
+        lines += ["", "Padding of one pass over the training batches per bucket count "
+                  "(`FixedBucketSampler`, batch 64):", "",
+                  "| buckets | " + " | ".join(str(p["num_buckets"]) for p in res["padding"]) + " |",
+                  "|---|" + "---:|" * len(res["padding"]),
+                  "| padding | " + " | ".join(f"{p['padding_fraction']:.1%}"
+                                               for p in res["padding"]) + " |"]
+    return lines
+
+
+def report_knobs(res, threads):
+    lines = [f"`mean`, one training step of the benchmark's shapes, OMP_NUM_THREADS={threads} "
+             "unless the row says otherwise.", "",
+             "| knob | setting | `mean` tok/s | `lstm` tok/s |", "|---|---|---:|---:|"]
+    for r in res.get("modes", []):
+        lines.append(f"| hybridize | {r['mode']} | {_k(r['tokens_per_second'])} | |")
+    for r in res.get("batch_sizes", []):
+        lines.append(f"| batch size (static) | {r['batch_size']} x {r['seq_len']} | "
+                     f"{_k(r['tokens_per_second'])} | |")
+    for r in res.get("env", []):
+        lines.append(f"| environment (fresh process) | {r['setting']} | {_k(r['mean'])} | "
+                     f"{_k(r['lstm'])} |")
+    return lines
+
+
+def _op_share(ops, *fragments):
+    return sum(o["ms"] for o in ops if any(f in o["name"] for f in fragments))
+
+
+def report_profile(res):
+    lines = []
+    for run in res["runs"]:
+        ops, wall = run["ops"], run["wall_ms"]
+        total = sum(o["ms"] for o in ops)
+        count = sum(o["count"] for o in ops)
+        lines += [f"`{run['arch']}` ({run['mode']}), per training step: {wall:.0f} ms wall, "
+                  f"{total:.0f} ms inside {count:,.0f} operator calls "
+                  f"({total / wall:.0%} of the wall time).", "",
+                  "| operator | calls / step | ms / step | share of operator time |",
+                  "|---|---:|---:|---:|"]
+        for o in ops[:10]:
+            lines.append(f"| `{o['name'][:60]}` | {o['count']:,.0f} | {o['ms']:.1f} | "
+                         f"{o['ms'] / total:.1%} |")
+        lines.append("")
+    return lines
+
+
+def findings(results, args):
+    """Sentences that follow from this run's numbers (regenerated with them)."""
+    out = []
+    knobs = results.get("knobs") or {}
+    env = {r["setting"]: r for r in knobs.get("env", [])}
+    static = next((r for r in knobs.get("modes", []) if r["mode"] == "static"), None)
+    unset = env.get("OMP_NUM_THREADS unset (mxnet's default)")
+    if static and unset:
+        out.append(f"- **Threads are the largest knob.** Without OMP_NUM_THREADS, mxnet 1.9.1 "
+                   f"gives its operators half the logical CPUs (it assumes two hyper-threads "
+                   f"per core: `omp_thread_max_ >>= 1` in `src/engine/openmp.cc`); on this "
+                   f"{results['machine']['logical_cpus']}-CPU machine with one thread per core "
+                   f"that leaves cores idle: `mean` trains at {_k(unset['mean'])} tok/s by "
+                   f"default against {_k(static['tokens_per_second'])} with "
+                   f"OMP_NUM_THREADS={args.threads} "
+                   f"({static['tokens_per_second'] / unset['mean']:.2f}x). Importing mxnet "
+                   "also lowers PyTorch's thread count in the same process, which is why the "
+                   "peer runs in its own.")
+    nodnn = next((r for s, r in env.items() if "MKLDNN_RNN=0" in s), None)
+    if static and nodnn:
+        out.append(f"- **oneDNN's fused RNN matters.** MXNET_USE_MKLDNN_RNN=0 falls back to "
+                   f"mxnet's own CPU kernel: `mean` {_k(nodnn['mean'])} tok/s against "
+                   f"{_k(static['tokens_per_second'])} ({static['tokens_per_second'] / nodnn['mean']:.2f}x "
+                   f"slower without it). Keep the default (1).")
+    modes = {r["mode"]: r["tokens_per_second"] for r in knobs.get("modes", [])}
+    if len(modes) == 4:
+        out.append(f"- **Hybridize.** `mean`: imperative {_k(modes['imperative'])}, hybridize() "
+                   f"{_k(modes['hybrid'])}, static_alloc {_k(modes['static_alloc'])}, "
+                   f"static_alloc + static_shape {_k(modes['static'])} tok/s.")
+    torch_rows = (results.get("torch") or {}).get("rows") or []
+    for r in torch_rows:
+        out.append(f"- **Against PyTorch ({r['threads']} thread{'s' if r['threads'] > 1 else ''}).** "
+                   f"`mean` {r['mean'] / r['torch']:.2f}x, the unmasked probe "
+                   f"{r['plain_probe'] / r['torch']:.2f}x PyTorch's tokens/s: the length mask "
+                   f"costs {1 - r['mean'] / r['plain_probe']:.1%} of `mean`'s speed.")
+    for run in (results.get("profile") or {}).get("runs", []):
+        ops, wall = run["ops"], run["wall_ms"]
+        total = sum(o["ms"] for o in ops) or 1
+        rnn = _op_share(ops, "RNN")
+        adam = _op_share(ops, "adam")
+        if run["arch"] == "mean":
+            out.append(f"- **Profile of `mean` (static graph).** The fused RNN forward and "
+                       f"backward take {rnn / total:.0%} of the operator time, Adam's updates "
+                       f"{adam / total:.0%} (the 20,000 x 128 embedding is updated densely every "
+                       f"step), the rest is embedding, mask, head and clipping; operators cover "
+                       f"{total / wall:.0%} of the step's wall time.")
+        else:
+            count = sum(o["count"] for o in ops)
+            out.append(f"- **Profile of `{run['arch']}` ({run['mode']}).** {count:,.0f} operator "
+                       f"calls per step ({count / results['settings']['seq_len']:.0f} per time "
+                       f"step), {wall / max(1, count) * 1e3:.0f} us of wall time per call: the "
+                       "per-step loop is bound by dispatching many small operators.")
+    return out
+
+
+def plot(results, path):
+    """Horizontal bars: tokens/s per architecture, imperative and hybridized, plus PyTorch."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rows = (results.get("train") or {}).get("rows") or []
+    archs = list(dict.fromkeys(r["arch"] for r in rows))
+    torch_row = next((r for r in (results.get("torch") or {}).get("rows", [])
+                      if r["threads"] == results["settings"]["threads"]), None)
+    labels = archs + (["PyTorch peer of mean"] if torch_row else [])
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(labels) + 2.0))
+    y = list(range(len(labels)))
+    imp = [(_find(rows, a, "imperative") or {}).get("tokens_per_second", 0) for a in archs]
+    hyb = [(_find(rows, a, "static") or {}).get("tokens_per_second", 0) for a in archs]
+    height = 0.38
+    ax.barh([i - height / 2 for i in y[:len(archs)]], hyb, height, label="Gluon, hybridized (static)",
+            color="#1f77b4")
+    ax.barh([i + height / 2 for i in y[:len(archs)]], imp, height, label="Gluon, imperative",
+            color="#aec7e8")
+    if torch_row:
+        ax.barh([y[-1]], [torch_row["torch"]], height, label="PyTorch (same threads)",
+                color="#ff7f0e")
+    for i, v in list(zip([i - height / 2 for i in y], hyb)) + list(zip([i + height / 2 for i in y], imp)) \
+            + ([(y[-1], torch_row["torch"])] if torch_row else []):
+        if v:
+            ax.text(v, i, f" {v / 1e3:,.1f}k", va="center", fontsize=8)
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("training tokens per second (higher is better)")
+    s, m = results["settings"], results["machine"]
+    ax.set_title(f"Training throughput, batch {s['batch_size']} x {s['seq_len']} tokens, "
+                 f"embed = hidden = {s['embed_size']}\n{m['cpu']}, {s['threads']} threads",
+                 fontsize=10)
+    ax.set_xlim(0, max(hyb + imp + ([torch_row["torch"]] if torch_row else [])) * 1.18)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / len(labels)), ncol=3,
+              fontsize=8, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def header(results):
+    """When, on what, with which command, and how quiet the machine was."""
+    m, s = results["machine"], results["settings"]
+    hypervisor = f", under a {m['hypervisor']} hypervisor" if m["hypervisor"] else ""
+    lines = ["# Speed benchmark", "",
+             f"Measured {results['started']} ({results['minutes']:.1f} min) on **{m['cpu']}** "
+             f"({m['vendor']}, family {m['family']} model {m['model']}), {m['cores']} cores, "
+             f"{m['threads_per_core']} thread(s) per core, {m['usable_cpus']} usable CPUs, "
+             f"{m['memory_gb']} GB RAM{hypervisor}; SIMD flags: {', '.join(m['simd_flags'])}; "
+             f"clock {m['mhz']} MHz ({m['mhz_source']}).", "",
+             f"Versions: Python {m['python']}, "
+             + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v) + ".", "",
+             "Regenerate with:", "", "```", results["command"], "```", "",
+             f"Every row uses OMP_NUM_THREADS={s['threads']} (PyTorch: the same count through "
+             f"`torch.set_num_threads`) unless it says otherwise; medians of {s['repeats']} "
+             f"timed windows after {s['warmup']} warm-up steps, each window about "
+             f"{s['window_seconds']} s long.", ""]
+    busy = [c for c in results["contention"] if c["others"] > 0.05 or c["steal"] > 0.05]
+    load = (f"Load average (1 min) before the run {results['load_before'][0]:.2f}, after "
+            f"{results['load_after'][0]:.2f}.")
+    if not busy and results["load_before"][0] < 1.0:
+        lines += [load + " Other processes used under 5% of the CPUs during every "
+                  "measurement (from /proc/stat less this run's own CPU time): a quiet "
+                  "machine.", ""]
+    else:
+        worst = max(results["contention"], key=lambda c: c["others"] + c["steal"],
+                    default={"others": 0, "steal": 0, "label": "-"})
+        lines += [load + f" **The machine was shared during this run**: other processes "
+                  f"used more than 5% of the CPUs during {len(busy)} of "
+                  f"{len(results['contention'])} measurements (worst: {worst['others']:.0%} "
+                  f"plus {worst['steal']:.0%} steal during `{worst['label']}`). Multi-threaded "
+                  "rows suffer most: an OpenMP thread that loses its core stalls every "
+                  "barrier of the recurrent loop. Treat those rows as lower bounds.", ""]
+    return lines
+
+
+def write_report(results, args, out):
+    s = results["settings"]
+    lines = header(results)
+    if args.quick:
+        lines += ["**Smoke run (`--quick`): tiny shapes, single repeats, every task in one "
+                  "process (thread and environment settings not applied); these numbers say "
+                  "nothing about speed.**", ""]
+    if results["errors"]:
+        lines += ["**Failures in this run:**", ""] + [f"- `{e}`" for e in results["errors"]] + [""]
+    lines += ["## Targets", ""] + targets_table(results) + [""]
+    found = findings(results, args)
+    if found:
+        lines += ["## What the measurements say", ""] + found + [""]
+    titles = {"train": "1. Training throughput of every architecture",
+              "cells": "2. Fused `lstm` against the post's per-step `lstm-cells` loop",
+              "torch": "3. PyTorch peer", "peak": "4. Share of the CPU's FP32 peak",
+              "infer": "5. Inference", "imdb": "6. One IMDB epoch end to end",
+              "knobs": "Knobs", "profile": "Profile: where a training step goes"}
+    writers = {"train": lambda r: report_train(r, s), "cells": report_cells,
+               "torch": report_torch, "peak": lambda r: report_peak(r, s),
+               "infer": lambda r: report_infer(r, s), "imdb": report_imdb,
+               "knobs": lambda r: report_knobs(r, s["threads"]), "profile": report_profile}
+    for name in SECTIONS:
+        if name in results and results[name]:
+            lines += [f"## {titles[name]}", ""] + writers[name](results[name]) + [""]
+    lines += static_notes(results, args)
+    (out / "RESULTS.md").write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
+
+
+def static_notes(results, args):
+    return [
+        "## Profiling method", "",
+        "`mx.runtime.Features()` lists PROFILER as off in this mxnet build, yet `mx.profiler` "
+        "works: `set_config(profile_all=True, aggregate_stats=True)`, `set_state('run')`, "
+        "then `dumps(format='json')` gives per-operator counts and times. With "
+        "`hybridize(static_alloc=True)` mxnet bulks a graph's operators into segments that "
+        "the profiler reports as one entry (`SwapAxis,Reshape,...,RNN,...`), so the profile "
+        "section sets MXNET_EXEC_BULK_EXEC_TRAIN=0 and MXNET_EXEC_BULK_EXEC_INFERENCE=0 to "
+        "time operators one by one (this slows the step slightly).", "",
+        "## GPU", "",
+        "GPU rows: **not measured**. No MXNet build usable on a GPU was available for this "
+        "run (the pinned `mxnet==1.9.1` wheel is CPU-only: `mx.context.num_gpus()` is 0). "
+        "With an NVIDIA GPU and CUDA 11.2:", "",
+        "```", "pip install mxnet-cu112==1.9.1", "python benchmarks/bench.py --ctx gpu:0", "```",
+        "", "`--ctx gpu:0` puts every Gluon measurement on that GPU and runs the PyTorch peer "
+        "with `--device cuda` (it needs a CUDA build of torch).", ""]
+
+
+# =========================================================================== main
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python benchmarks/bench.py",
+                                description="Speed of every architecture, next to PyTorch.")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: tiny shapes, one repeat, well under a minute")
+    p.add_argument("--only", nargs="+", metavar="SECTION",
+                   help="run only these sections: " + ", ".join(SECTIONS))
+    p.add_argument("--ctx", default="cpu", help="cpu (default) or gpu:N (needs an MXNet GPU build)")
+    p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
+                   help="OMP_NUM_THREADS and torch threads for every row (default: usable CPUs)")
+    p.add_argument("--fma-units", type=int, default=2,
+                   help="FMA units per core in the peak arithmetic (2 on Zen 2-4 and most "
+                        "Intel server cores since Haswell)")
+    p.add_argument("--out", type=Path, default=HERE,
+                   help="where RESULTS.md, results.json and throughput.png go (default: benchmarks/)")
+    p.add_argument("--child-timeout", type=int, default=900, help=argparse.SUPPRESS)
+    p.add_argument("--verbose", action="store_true", help="show the children's stderr")
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    p.add_argument("--spec", help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def _check_args(args):
+    unknown = [s for s in args.only or [] if s not in SECTIONS]
+    if unknown:
+        raise UserError(f"--only: unknown section(s) {', '.join(unknown)}; choose from "
+                        + ", ".join(SECTIONS))
+    if args.threads < 1:
+        raise UserError("--threads must be at least 1")
+    kind, _, index = args.ctx.partition(":")
+    if kind not in ("cpu", "gpu") or (index and not index.isdigit()):
+        raise UserError(f"--ctx {args.ctx!r}: expected cpu or gpu:N")
+    if kind == "gpu":
+        import mxnet as mx
+        if mx.context.num_gpus() == 0:
+            raise UserError(f"--ctx {args.ctx}: this mxnet {mx.__version__} build sees no GPU; "
+                            "install a CUDA build (pip install mxnet-cu112==1.9.1) on a machine "
+                            "with an NVIDIA GPU")
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"--out {args.out}: cannot create it: {err.strerror}")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.child:
+        child_main(args.child, args.spec)
+        return 0
+    _check_args(args)
+    spec = dict(QUICK if args.quick else FULL, ctx=args.ctx)
+    runner = Runner(args, spec)
+    command = "python benchmarks/bench.py " + " ".join(
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    started = time.time()
+    results = {"started": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+               "command": command.strip(), "machine": machine_info(),
+               "settings": dict(spec, threads=args.threads, quick=args.quick),
+               "load_before": list(os.getloadavg()), "targets": TARGETS}
+    for name in args.only or SECTIONS:
+        results[name] = SECTION_FUNCS[name](runner, results)
+    results["load_after"] = list(os.getloadavg())
+    results["minutes"] = (time.time() - started) / 60
+    results["errors"] = runner.errors
+    results["contention"] = runner.contention
+    (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n",
+                                           encoding="utf-8")
+    if (results.get("train") or {}).get("rows"):
+        plot(results, args.out / "throughput.png")
+    write_report(results, args, args.out)
+    print(f"wrote {args.out / 'RESULTS.md'}, results.json"
+          + (", throughput.png" if (results.get("train") or {}).get("rows") else "")
+          + f" in {results['minutes']:.1f} min")
+    if runner.errors:
+        raise UserError(f"{len(runner.errors)} measurement(s) failed: {runner.errors[0]}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

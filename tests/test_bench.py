@@ -1,0 +1,34 @@
+"""The benchmark script runs end to end (`--quick`: tiny shapes, one process) and writes its
+report; the speed figures themselves live in benchmarks/RESULTS.md, not in tests."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from gluon_rnn import ARCHITECTURES
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
+
+
+def test_quick_benchmark_writes_its_report(tmp_path):
+    proc = subprocess.run([sys.executable, str(BENCH), "--quick", "--out", str(tmp_path),
+                           "--only", "train", "cells", "infer"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["errors"] == []
+    rows = results["train"]["rows"]
+    assert {(r["arch"], r["mode"]) for r in rows} == {
+        (a, m) for a in ARCHITECTURES for m in ("imperative", "static")}
+    assert all(r["tokens_per_second"] > 0 for r in rows)
+    report = (tmp_path / "RESULTS.md").read_text()
+    assert "## 1. Training throughput" in report and "| `lstm-cells` |" in report
+    assert (tmp_path / "throughput.png").stat().st_size > 10_000
+
+
+def test_bad_section_is_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, str(BENCH), "--only", "nosuch", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "RESULTS.md").exists()
