@@ -247,9 +247,10 @@ def make_head(in_units, head_hidden, num_classes):
 class SentimentNet(HybridBlock):
     """tokens (N, T), valid_length (N,) [, states] -> logits (N, num_classes).
 
-    The parts every architecture shares: embedding (E = embed_size) -> encoder -> pooling ->
-    dropout -> head. A subclass names itself (`arch`) and chooses its encoder and pooling in
-    `parts()`. `dropout` also acts between stacked recurrent layers.
+    The parts every architecture shares: embedding (E = embed_size) -> dropout
+    (`embed_dropout`) -> encoder -> pooling -> dropout -> head. A subclass names itself
+    (`arch`) and chooses its encoder and pooling in `parts()`. `dropout` also acts between
+    stacked recurrent layers.
 
     `states` (optional, a list as from `begin_state(N)`) are the encoder's initial states;
     zeros when left out. A hybridized net keeps the argument list of its first call."""
@@ -258,10 +259,11 @@ class SentimentNet(HybridBlock):
 
     def __init__(self, vocab_size, num_classes=2, embed_size=128, hidden_size=128,
                  num_layers=1, dropout=0.0, head_hidden=(16, 8), freeze_embedding=False,
-                 **kwargs):
+                 embed_dropout=0.0, **kwargs):
         super().__init__(**kwargs)
-        if not 0 <= float(dropout) < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        for name, p in (("dropout", dropout), ("embed_dropout", embed_dropout)):
+            if not 0 <= float(p) < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {p!r}")
         self.config = {
             "arch": self.arch,
             "vocab_size": _positive_int("vocab_size", vocab_size),
@@ -272,10 +274,14 @@ class SentimentNet(HybridBlock):
             "dropout": float(dropout),
             "head_hidden": [_positive_int("head_hidden", u) for u in head_hidden],
             "freeze_embedding": bool(freeze_embedding),
+            "embed_dropout": float(embed_dropout),
         }
         cfg = self.config
         with self.name_scope():
             self.embedding = nn.Embedding(cfg["vocab_size"], cfg["embed_size"])
+            # Dropout on the word vectors: the embedding holds most of the parameters, and
+            # it is what overfits first on a corpus of a few thousand reviews.
+            self.embed_dropout = nn.Dropout(cfg["embed_dropout"])
             self.encoder, self.pooling = self.parts(cfg["embed_size"], cfg["hidden_size"],
                                                     cfg["num_layers"], cfg["dropout"])
             self.dropout = nn.Dropout(cfg["dropout"])
@@ -313,7 +319,7 @@ class SentimentNet(HybridBlock):
             self.config["freeze_embedding"] = True
 
     def hybrid_forward(self, F, tokens, valid_length, states=None):
-        x = self.embedding(tokens)                                   # (N, T, E)
+        x = self.embed_dropout(self.embedding(tokens))               # (N, T, E)
         outputs = self.encoder(x, valid_length, states)              # (N, T, D * H)
         pooled = self.pooling(outputs, valid_length)                 # (N, D * H)
         return self.head(self.dropout(pooled))                       # (N, C)
@@ -413,7 +419,7 @@ def build_model(arch, vocab_size, num_classes=2, embed_size=128, hidden_size=128
                 num_layers=None, dropout=0.0, **kwargs):
     """The `arch` classifier, not yet initialised. `num_layers=None` takes the architecture's
     default (1; `stacked`: 2). Other keyword arguments go to the class (`head_hidden`,
-    `freeze_embedding`, `bidirectional` for `lstm-cells`). `build_model(**net.config)`
+    `freeze_embedding`, `embed_dropout`, `bidirectional` for `lstm-cells`). `build_model(**net.config)`
     rebuilds a net. An unknown `arch` raises ValueError listing the known ones."""
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {arch!r}; choose from: "

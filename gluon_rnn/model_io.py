@@ -116,9 +116,10 @@ def validate_config(config, path):
         value = model.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             bad(f"'model.{key}' must be a positive integer, got {value!r}")
-    dropout = model.get("dropout", 0.0)
-    if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        bad(f"'model.dropout' must be in [0, 1), got {dropout!r}")
+    for key in ("dropout", "embed_dropout"):
+        rate = model.get(key, 0.0)
+        if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+            bad(f"'model.{key}' must be in [0, 1), got {rate!r}")
     names = config.get("label_names")
     if (not isinstance(names, list) or len(names) != model["num_classes"]
             or not all(isinstance(n, str) for n in names)):

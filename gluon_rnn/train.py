@@ -63,10 +63,13 @@ class Config:
     hidden_size: int = field(default=128, metadata={"help": "hidden units per direction"})
     num_layers: int = field(default=None, metadata={"help": "recurrent layers (default: 1, stacked: 2)"})
     dropout: float = field(default=0.3, metadata={"help": "dropout between layers and before the head"})
+    embed_dropout: float = field(default=0.0, metadata={"help": "dropout on the word vectors"})
     # optimisation: Adam, gradients clipped by global norm (the cure for exploding gradients)
     epochs: int = field(default=5, metadata={"help": "maximum number of epochs"})
     batch_size: int = field(default=64, metadata={"help": "examples per batch (per worker)"})
     lr: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
+    lr_decay: float = field(default=1.0, metadata={"help": "multiply the learning rate by this after every epoch"})
+    weight_decay: float = field(default=0.0, metadata={"help": "L2 penalty on every parameter (Adam's wd)"})
     clip: float = field(default=5.0, metadata={"help": "clip the mean gradient's global norm (0 = off)"})
     patience: int = field(default=2, metadata={"help": "stop after this many epochs without a better valid accuracy"})
     seed: int = field(default=0, metadata={"help": "random seed (data split, initialisation, shuffling, dropout)"})
@@ -249,8 +252,11 @@ def _check_config(cfg):
             raise UserError(f"--{name.replace('_', '-')} must be at least 1")
     if cfg.num_layers is not None and cfg.num_layers < 1:
         raise UserError("--num-layers must be at least 1")
-    if not 0 <= cfg.dropout < 1:
-        raise UserError("--dropout must be in [0, 1)")
+    for name in ("dropout", "embed_dropout"):
+        if not 0 <= getattr(cfg, name) < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be in [0, 1)")
+    if not 0 < cfg.lr_decay <= 1 or cfg.weight_decay < 0:
+        raise UserError("--lr-decay must be in (0, 1], --weight-decay non-negative")
     if cfg.lr <= 0 or cfg.clip < 0 or cfg.patience < 1:
         raise UserError("--lr must be positive, --clip non-negative, --patience at least 1")
     if "async" in cfg.kvstore:
@@ -263,7 +269,9 @@ def _check_config(cfg):
 
 def _history_csv(history):
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(history[0]) if history else ["epoch"])
+    # the union of the rows' keys, in order: a run resumed from an older version adds some
+    fields = list(dict.fromkeys(k for row in history for k in row)) or ["epoch"]
+    writer = csv.DictWriter(buf, fieldnames=fields)
     writer.writeheader()
     writer.writerows(history)
     return buf.getvalue()
@@ -324,7 +332,8 @@ def prepare_data(cfg, rank=0, num_workers=1):
 
 
 def build_net(cfg, vocab_size, num_classes, ctx):
-    kwargs = dict(embed_size=cfg.embed_size, hidden_size=cfg.hidden_size, dropout=cfg.dropout)
+    kwargs = dict(embed_size=cfg.embed_size, hidden_size=cfg.hidden_size, dropout=cfg.dropout,
+                  embed_dropout=cfg.embed_dropout)
     if cfg.num_layers is not None:
         kwargs["num_layers"] = cfg.num_layers
     try:
@@ -336,9 +345,9 @@ def build_net(cfg, vocab_size, num_classes, ctx):
     return net
 
 
-def _epoch_row(epoch, stats, valid):
+def _epoch_row(epoch, stats, valid, lr):
     real, padded = stats["tokens"], stats["padded_tokens"]
-    return {"epoch": epoch,
+    return {"epoch": epoch, "lr": lr,
             "train_loss": round(stats["loss_sum"] / stats["count"], 6),
             "train_acc": round(stats["correct"] / stats["count"], 6),
             "valid_loss": round(valid["loss"], 6), "valid_acc": round(valid["acc"], 6),
@@ -362,6 +371,8 @@ def fit(cfg, net, trainer, loaders, num_classes, ctx, out, state, kv=None, rank=
         # Reseeding per epoch makes a resumed run shuffle and drop out exactly as an
         # unbroken one (MXNet's generator state cannot be saved).
         seed_everything(cfg.seed * 1000 + epoch)
+        # set from the epoch number, not accumulated, so a resumed run uses the same rate
+        trainer.set_learning_rate(cfg.lr * cfg.lr_decay ** (epoch - 1))
         try:
             stats = train_epoch(net, loaders["train"], loss_fn, trainer, ctx, clip=cfg.clip,
                                 num_batches=num_batches, epoch=epoch,
@@ -378,7 +389,7 @@ def fit(cfg, net, trainer, loaders, num_classes, ctx, out, state, kv=None, rank=
                 f"epochs 1-{done} are saved in {out}: continue with --resume --out {out}"
                 if done else "no epoch was complete, nothing to resume"), rank)
             raise SystemExit(130)
-        row = _epoch_row(epoch, stats, valid)
+        row = _epoch_row(epoch, stats, valid, trainer.learning_rate)
         improved = valid["acc"] > state["best_acc"]
         if improved:
             state.update(best_acc=valid["acc"], best_epoch=epoch, stale=0)
@@ -413,7 +424,8 @@ def run(cfg):
     net = build_net(cfg, len(vocab), corpus.num_classes, ctx)
     # update_on_kvstore=False: gradients are aggregated, then clipped and applied locally,
     # which also keeps the optimizer state on this process so a checkpoint can hold it.
-    trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": cfg.lr},
+    trainer = gluon.Trainer(net.collect_params(), "adam",
+                            {"learning_rate": cfg.lr, "wd": cfg.weight_decay},
                             kvstore=kv, update_on_kvstore=False)
     state = {}
     if cfg.resume:

@@ -67,8 +67,8 @@ def test_output_shape(arch, hybridize):
     ("bilstm", 2), ("bilstm-mean", 2), ("gru", 2), ("mean", 3)])
 @hybrid
 def test_padding_does_not_change_logits(arch, num_layers, hybridize):
-    # dropout configured (also between layers), off in predict mode
-    net = make_net(arch, hybridize, dropout=0.5, num_layers=num_layers)
+    # dropout configured (on the word vectors, between layers), off in predict mode
+    net = make_net(arch, hybridize, dropout=0.5, embed_dropout=0.5, num_layers=num_layers)
     lengths = [5, 2, 4]
     tokens, valid_length = make_batch(lengths, T=5)
     base = net(tokens, valid_length).asnumpy()
@@ -281,6 +281,21 @@ def test_dropout_acts_between_layers_and_before_the_head_in_training_only(arch, 
         assert np.array_equal(a, b) == (num_layers == 1)   # between layers only
 
 
+@pytest.mark.parametrize("arch", ["mean", "bilstm"])
+def test_embed_dropout_zeroes_word_vector_entries_in_training_only(arch):
+    net = make_net(arch, embed_dropout=0.5)
+    tokens, valid_length = make_batch([5, 3, 4], T=5)
+    x = net.embedding(tokens).asnumpy()
+    assert np.array_equal(net.embed_dropout(net.embedding(tokens)).asnumpy(), x)
+    with autograd.train_mode():
+        dropped = net.embed_dropout(net.embedding(tokens)).asnumpy()
+        a, b = net(tokens, valid_length).asnumpy(), net(tokens, valid_length).asnumpy()
+    kept = dropped != 0
+    assert 0.3 < kept.mean() < 0.7                        # about half the entries survive
+    np.testing.assert_allclose(dropped[kept], 2 * x[kept], rtol=1e-6)  # scaled by 1 / (1 - p)
+    assert not np.array_equal(a, b)
+
+
 def test_stacked_defaults_to_two_layers_and_rejects_fewer():
     assert build_model("stacked", VOCAB).config["num_layers"] == 2
     assert build_model("stacked", VOCAB, num_layers=3).config["num_layers"] == 3
@@ -296,7 +311,8 @@ def test_unknown_architecture_lists_the_known_ones():
 
 
 @pytest.mark.parametrize("kwargs", [dict(vocab_size=0), dict(hidden_size=-1),
-                                    dict(dropout=1.0), dict(head_hidden=[0])])
+                                    dict(dropout=1.0), dict(embed_dropout=-0.1),
+                                    dict(head_hidden=[0])])
 def test_bad_hyper_parameters_raise_value_error(kwargs):
     args = {"vocab_size": VOCAB, **kwargs}
     with pytest.raises(ValueError):
