@@ -10,6 +10,34 @@ CLI), `predict`, `evaluate`, `launch` (MXNet's parameter server on several proce
 """
 __version__ = "0.1.0"
 
+import os
+import sys
+
+
+def _physical_cores():
+    """Cores (not hyper-threads) among the CPUs this process may run on."""
+    cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+    cores = set()
+    for cpu in cpus:
+        topo = f"/sys/devices/system/cpu/cpu{cpu}/topology/"
+        try:
+            with open(topo + "physical_package_id") as pkg, open(topo + "core_id") as core:
+                cores.add((pkg.read().strip(), core.read().strip()))
+        except OSError:
+            cores.add(("cpu", cpu))
+    return max(len(cores), 1)
+
+
+def _default_threads():
+    # Left to itself mxnet 1.9 gives its operators half the logical CPUs (it assumes two
+    # hyper-threads per core), which idles half of a machine without them: training ran
+    # 1.79x faster on 2 cores with OMP_NUM_THREADS=2 (benchmarks/RESULTS.md, "Knobs").
+    # mxnet reads the variable once, when it loads, so this must come first. A user's own
+    # setting wins; the processes of a distributed job share the machine and keep mxnet's.
+    if "OMP_NUM_THREADS" in os.environ or "DMLC_ROLE" in os.environ or "mxnet" in sys.modules:
+        return
+    os.environ["OMP_NUM_THREADS"] = str(_physical_cores())
+
 
 def _check_mxnet():
     # mxnet 1.9.1 uses `np.bool`, which numpy 1.24 removed: importing it then fails deep
@@ -34,6 +62,7 @@ def _check_mxnet():
         raise ImportError(f"gluon_rnn needs mxnet 1.9.x, found {mxnet.__version__}")
 
 
+_default_threads()
 _check_mxnet()
 
 from .blocks import ARCHITECTURES, build_model  # noqa: E402
