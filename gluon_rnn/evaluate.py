@@ -16,7 +16,7 @@ import mxnet as mx
 from . import data as gdata
 from .errors import UserError, run_cli
 from .metrics import format_report, report
-from .model_io import atomic_write_json, load_model_dir
+from .model_io import atomic_write_json, encode_texts, load_model_dir
 from .plots import plot_confusion_matrix
 from .train import evaluate
 
@@ -56,7 +56,7 @@ def main(argv=None):
         raise UserError(f"{corpus.dataset}: labels {unknown} are not among the model's "
                         f"classes {names}")
     to_model = [names.index(n) for n in corpus.label_names]
-    ids = gdata.encode([gdata.tokenize(t) for t, _ in examples], vocab, config["max_len"])
+    ids = encode_texts([t for t, _ in examples], vocab, config)
     labels = [to_model[y] for _, y in examples]
     loader = gdata.make_loader(ids, labels, args.batch_size, shuffle=False)
     result = evaluate(net, loader, [mx.cpu()], len(names))

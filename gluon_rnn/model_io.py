@@ -1,6 +1,7 @@
 """A trained model is a directory that needs nothing else to be used again:
 
-    config.json          architecture, hyper-parameters, label names, tokenizer, max_len
+    config.json          architecture, hyper-parameters, label names, tokenizer, max_len,
+                         truncate (which tokens a longer text keeps)
     vocab.json           the gluonnlp Vocab (padding id 0, unknown id 1)
     model.params         the parameters (MXNet's own format; loading never executes code)
     model-symbol.json    the hybridized graph, inputs data0 = tokens, data1 = valid_length
@@ -18,7 +19,7 @@ from pathlib import Path
 import mxnet as mx
 
 from .blocks import ARCHITECTURES, build_model
-from .data import load_vocab, save_vocab
+from .data import TRUNCATE, encode, load_vocab, save_vocab, tokenize
 from .errors import UserError
 
 CONFIG_FORMAT = 1
@@ -54,22 +55,30 @@ def atomic_save(path, save):
             tmp.unlink()
 
 
-def model_config(net, label_names, max_len):
+def model_config(net, label_names, max_len, truncate="head"):
     return {
         "format": CONFIG_FORMAT,
         "model": net.config,
         "label_names": list(label_names),
         "tokenizer": TOKENIZER,
         "max_len": int(max_len),
+        "truncate": truncate,
     }
 
 
-def save_model_dir(out, net, vocab, label_names, max_len, params=True):
+def encode_texts(texts, vocab, config):
+    """Token ids of raw texts exactly as the model saw them in training: the same
+    tokenizer, max_len and truncation ("head" for directories written before it was saved)."""
+    return encode([tokenize(t) for t in texts], vocab, config["max_len"],
+                  config.get("truncate", "head"))
+
+
+def save_model_dir(out, net, vocab, label_names, max_len, params=True, truncate="head"):
     """Write config.json, vocab.json and (unless `params=False`, for a net whose
     parameters are not initialised yet) model.params."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(out / "config.json", model_config(net, label_names, max_len))
+    atomic_write_json(out / "config.json", model_config(net, label_names, max_len, truncate))
     save_vocab(vocab, out / "vocab.json")
     if params:
         atomic_save(out / "model.params", net.save_parameters)
@@ -127,6 +136,8 @@ def validate_config(config, path):
     max_len = config.get("max_len")
     if not isinstance(max_len, int) or isinstance(max_len, bool) or max_len < 1:
         bad(f"'max_len' must be a positive integer, got {max_len!r}")
+    if config.get("truncate", "head") not in TRUNCATE:
+        bad(f"'truncate' must be one of {', '.join(TRUNCATE)}, got {config.get('truncate')!r}")
     if config.get("tokenizer") != TOKENIZER:
         bad(f"unknown tokenizer {config.get('tokenizer')!r} (this version uses {TOKENIZER!r})")
 

@@ -16,9 +16,8 @@ import mxnet as mx
 import numpy as np
 from gluonnlp.data.batchify import Pad
 
-from . import data as gdata
 from .errors import UserError, run_cli
-from .model_io import load_model_dir
+from .model_io import encode_texts, load_model_dir
 
 
 def predict_texts(net, vocab, config, texts, batch_size=256, ctx=None):
@@ -30,7 +29,7 @@ def predict_texts(net, vocab, config, texts, batch_size=256, ctx=None):
     results = []
     for start in range(0, len(texts), batch_size):
         chunk = texts[start:start + batch_size]
-        ids = gdata.encode([gdata.tokenize(t) for t in chunk], vocab, config["max_len"])
+        ids = encode_texts(chunk, vocab, config)
         # An empty text still needs one (padding) column; its valid_length stays 0.
         tokens, _ = pad([x or [0] for x in ids])
         valid_length = mx.nd.array([len(x) for x in ids], dtype="float32")

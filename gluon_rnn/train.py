@@ -56,6 +56,7 @@ class Config:
     limit: int = field(default=None, metadata={"help": "use a seeded subset of N examples (quick runs)"})
     no_dedup: bool = field(default=False, metadata={"help": "keep duplicate texts (the post's protocol; leaks test sentences into training)"})
     max_len: int = field(default=400, metadata={"help": "truncate texts to this many tokens"})
+    truncate: str = field(default="head", metadata={"help": "which tokens a longer text keeps: head, tail, or both (first quarter + last three quarters)"})
     vocab_size: int = field(default=20000, metadata={"help": "keep this many most frequent training tokens"})
     num_buckets: int = field(default=10, metadata={"help": "length buckets for batching (1 = no bucketing)"})
     # model
@@ -265,6 +266,9 @@ def _check_config(cfg):
         raise UserError(f"--kvstore {cfg.kvstore} is not supported: use dist_sync")
     if cfg.data and cfg.dataset:
         raise UserError("give either --dataset or --data, not both")
+    if cfg.truncate not in gdata.TRUNCATE:
+        raise UserError(f"--truncate must be one of {', '.join(gdata.TRUNCATE)}, "
+                        f"got {cfg.truncate!r}")
 
 
 def _history_csv(history):
@@ -317,7 +321,7 @@ def prepare_data(cfg, rank=0, num_workers=1):
     vocab = gdata.build_vocab(tokens["train"], cfg.vocab_size)
 
     def loader(name, shuffle, part=(1, 0)):
-        ids = gdata.encode(tokens[name], vocab, cfg.max_len)
+        ids = gdata.encode(tokens[name], vocab, cfg.max_len, cfg.truncate)
         labels = [label for _, label in getattr(corpus, name)]
         return gdata.make_loader(ids, labels, cfg.batch_size, shuffle=shuffle,
                                  num_buckets=cfg.num_buckets, num_parts=part[0],
@@ -434,7 +438,8 @@ def run(cfg):
     resumed_from = state.get("epoch")
     if rank == 0:
         # The model's description first; its parameters once the best epoch is known.
-        save_model_dir(out, net, vocab, corpus.label_names, cfg.max_len, params=False)
+        save_model_dir(out, net, vocab, corpus.label_names, cfg.max_len, params=False,
+                       truncate=cfg.truncate)
     state = fit(cfg, net, trainer, loaders, corpus.num_classes, ctx, out, state, kv, rank,
                 num_workers, num_batches)
 

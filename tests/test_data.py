@@ -232,6 +232,29 @@ def test_encode_truncates_and_keeps_empty():
     assert gdata.encode([["a", "zz"]], vocab, max_len=None) == [[vocab["a"], 1]]
 
 
+def test_truncate_keeps_head_tail_or_both():
+    tokens = [str(i) for i in range(10)]
+    assert gdata.truncate(tokens, 4, "head") == ["0", "1", "2", "3"]
+    assert gdata.truncate(tokens, 4, "tail") == ["6", "7", "8", "9"]
+    assert gdata.truncate(tokens, 8, "both") == ["0", "1", "4", "5", "6", "7", "8", "9"]
+    for keep in gdata.TRUNCATE:
+        assert gdata.truncate(tokens[:3], 4, keep) == tokens[:3]   # short texts are whole
+        assert gdata.truncate(tokens, None, keep) == tokens
+        assert len(gdata.truncate(tokens, 5, keep)) == 5
+    with pytest.raises(UserError, match="truncate"):
+        gdata.truncate(tokens, 4, "middle")
+
+
+def test_saved_models_encode_with_their_truncation():
+    from gluon_rnn.model_io import encode_texts
+    vocab = gdata.build_vocab([["a", "b", "c"]], max_size=None)
+    text = "a b c"
+    assert encode_texts([text], vocab, {"max_len": 2, "truncate": "tail"}) == \
+        [[vocab["b"], vocab["c"]]]
+    # a directory written before truncation was configurable kept the head
+    assert encode_texts([text], vocab, {"max_len": 2}) == [[vocab["a"], vocab["b"]]]
+
+
 # ---------------------------------------------------------------- batches
 
 def varied(n, seed=0):

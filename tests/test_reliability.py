@@ -66,6 +66,7 @@ def test_unknown_column(tmp_path):
     ("missing_vocab", "vocab.json"),
     ("bad_config", "config.json"),
     ("unknown_arch", "config.json"),
+    ("bad_truncate", "truncate"),
     ("no_dir", "no such model directory"),
 ])
 def test_damaged_model_directory(model_dir, tmp_path, damage, fragment):
@@ -82,6 +83,10 @@ def test_damaged_model_directory(model_dir, tmp_path, damage, fragment):
     elif damage == "unknown_arch":
         cfg = json.loads((model / "config.json").read_text())
         cfg["model"]["arch"] = "evil"
+        (model / "config.json").write_text(json.dumps(cfg))
+    elif damage == "bad_truncate":
+        cfg = json.loads((model / "config.json").read_text())
+        cfg["truncate"] = "middle"
         (model / "config.json").write_text(json.dumps(cfg))
     elif damage == "no_dir":
         model = tmp_path / "nowhere"

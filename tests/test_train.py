@@ -152,20 +152,23 @@ def test_umich_deduplicated_run_has_no_leak(tmp_path):
 
 def test_regularisation_knobs_reach_the_model_and_optimizer(tiny_tsv, tmp_path):
     """--lr-decay sets each epoch's rate from the epoch number (history.csv records it),
-    --weight-decay reaches Adam, --embed-dropout is part of the saved model's config."""
+    --weight-decay reaches Adam, --embed-dropout and --truncate are part of the saved
+    model's config."""
     out = tmp_path / "reg"
     run(Config(arch="lstm", data=str(tiny_tsv), epochs=3, patience=3, out=str(out),
-               **dict(TINY, lr=0.01, lr_decay=0.5, weight_decay=1e-4, embed_dropout=0.2)))
+               **dict(TINY, lr=0.01, lr_decay=0.5, weight_decay=1e-4, embed_dropout=0.2,
+                      truncate="tail", max_len=8)))
     history = [l.split(",") for l in (out / "history.csv").read_text().splitlines()]
     lrs = [float(r[history[0].index("lr")]) for r in history[1:]]
     np.testing.assert_allclose(lrs, [0.01, 0.005, 0.0025])
     config = json.loads((out / "config.json").read_text())
     assert config["model"]["embed_dropout"] == 0.2
+    assert config["truncate"] == "tail"
     assert json.loads((out / "metrics.json").read_text())["config"]["weight_decay"] == 1e-4
 
 
 @pytest.mark.parametrize("flag,value", [("--embed-dropout", "1.0"), ("--lr-decay", "0"),
-                                        ("--weight-decay", "-1")])
+                                        ("--weight-decay", "-1"), ("--truncate", "middle")])
 def test_bad_regularisation_flag_is_one_line(tiny_tsv, tmp_path, flag, value):
     from conftest import assert_one_line_error
     proc = run_module("gluon_rnn.train", "--data", str(tiny_tsv), flag, value,
