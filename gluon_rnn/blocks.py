@@ -12,6 +12,7 @@
 | `lstm`        | LSTM                         | h at the last real token (the post's model)    |
 | `stacked`     | LSTM, num_layers >= 2        | top layer's h at the last real token           |
 | `mean`        | LSTM                         | mean of the outputs over the real tokens       |
+| `max`         | LSTM                         | max of each unit's output over the real tokens |
 | `bilstm`      | forward + backward LSTM      | [forward h at last token, backward h at first] |
 | `bilstm-mean` | forward + backward LSTM      | mean of [forward, backward] over real tokens   |
 | `lstm-cells`  | an `rnn.LSTMCell` stepped by hand (`bidirectional=True`: one per direction)   |
@@ -66,6 +67,19 @@ class MaskedMean(HybridBlock):
         total = F.sum(real, axis=1)                                        # (N, H)
         count = F.reshape(F.maximum(valid_length, 1), shape=(-1, 1))       # (N, 1)
         return F.broadcast_div(total, count)
+
+
+class MaskedMax(HybridBlock):
+    """Each unit's largest output over a row's real steps: (N, T, H), (N,) -> (N, H).
+
+    Padding is overwritten with a value below any output before the max, so it can never
+    win. A row of length 0 reads step 0, as in `LastStep`, so the result stays finite."""
+
+    def hybrid_forward(self, F, outputs, valid_length):
+        length = F.maximum(valid_length, 1)
+        real = F.SequenceMask(outputs, length, use_sequence_length=True, axis=1,
+                              value=-1e30)                                # (N, T, H)
+        return F.max(real, axis=1)                                         # (N, H)
 
 
 class BiFinalState(HybridBlock):
@@ -367,6 +381,14 @@ class MeanLSTMClassifier(SentimentNet):
         return Recurrent("lstm", embed_size, hidden_size, num_layers, dropout), MaskedMean()
 
 
+class MaxLSTMClassifier(SentimentNet):
+    """LSTM: each unit's largest output over the real tokens (max pooling over time)."""
+    arch = "max"
+
+    def parts(self, embed_size, hidden_size, num_layers, dropout):
+        return Recurrent("lstm", embed_size, hidden_size, num_layers, dropout), MaskedMax()
+
+
 def _bilstm(embed_size, hidden_size, num_layers, dropout):
     def direction(input_size, hidden_size):
         return Recurrent("lstm", input_size, hidden_size, layout="TNC")
@@ -412,7 +434,7 @@ class LSTMCellsClassifier(SentimentNet):
 
 ARCHITECTURES = {cls.arch: cls for cls in (
     RNNClassifier, GRUClassifier, LSTMClassifier, StackedLSTMClassifier, MeanLSTMClassifier,
-    BiLSTMClassifier, BiLSTMMeanClassifier, LSTMCellsClassifier)}
+    MaxLSTMClassifier, BiLSTMClassifier, BiLSTMMeanClassifier, LSTMCellsClassifier)}
 
 
 def build_model(arch, vocab_size, num_classes=2, embed_size=128, hidden_size=128,

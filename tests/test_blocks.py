@@ -17,7 +17,7 @@ from gluon_rnn.blocks import ARCHITECTURES, Bidirectional, Recurrent, build_mode
 SEED = 0
 ARCHS = sorted(ARCHITECTURES)
 VOCAB, EMBED, HIDDEN, CLASSES = 50, 8, 8, 3
-LSTM_ARCHS = {"lstm", "stacked", "mean", "bilstm", "bilstm-mean", "lstm-cells"}
+LSTM_ARCHS = {"lstm", "stacked", "mean", "max", "bilstm", "bilstm-mean", "lstm-cells"}
 LAYERS = {"stacked": 2}
 DIRECTIONS = {"bilstm": 2, "bilstm-mean": 2}
 hybrid = pytest.mark.parametrize("hybridize", [False, True], ids=["eager", "hybrid"])
@@ -94,6 +94,30 @@ def test_hybridized_equals_eager(arch):
     eager = net(tokens, valid_length).asnumpy()
     net.hybridize()
     np.testing.assert_allclose(net(tokens, valid_length).asnumpy(), eager, rtol=0, atol=1e-6)
+
+
+@hybrid
+def test_masked_max_reads_only_real_steps(hybridize):
+    """Outputs all below zero, so a zero-filled mask would win the max; padding holds the
+    largest values of all. Gradient reaches only each unit's arg-max real step."""
+    from gluon_rnn.blocks import MaskedMax
+    rng = np.random.RandomState(0)
+    outputs = -1 - rng.rand(3, 6, 4).astype(np.float32)          # (N, T, H), all < -1
+    lengths = np.array([6, 2, 0], np.float32)
+    outputs[1, 2:] = 5.0                                         # padding of row 1
+    pool = MaskedMax()
+    if hybridize:
+        pool.hybridize()
+    x = nd.array(outputs)
+    x.attach_grad()
+    with autograd.record():
+        out = pool(x, nd.array(lengths))                         # (N, H)
+    out.backward()
+    expected = np.stack([outputs[0].max(0), outputs[1, :2].max(0), outputs[2, 0]])
+    np.testing.assert_allclose(out.asnumpy(), expected, rtol=0, atol=0)
+    grad = x.grad.asnumpy()
+    assert grad[1, 2:].sum() == 0 and grad[2, 1:].sum() == 0
+    np.testing.assert_array_equal(grad.sum(axis=1), np.ones((3, 4)))
 
 
 LOAD_EXPORTED = textwrap.dedent("""
