@@ -8,6 +8,8 @@ from pathlib import Path
 from gluon_rnn import ARCHITECTURES
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
+BATCHES = BENCH.with_name("imdb_batches.py")
+SAMPLE = BENCH.parents[1] / "data" / "sample.tsv"
 
 
 def test_quick_benchmark_writes_its_report(tmp_path):
@@ -32,3 +34,20 @@ def test_bad_section_is_one_line(tmp_path):
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "RESULTS.md").exists()
+
+
+def test_imdb_batches_runs_on_a_small_file():
+    proc = subprocess.run([sys.executable, str(BATCHES), "--data", str(SAMPLE), "--batches", "2"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    speeds = [float(l.split()[-2].replace(",", "")) for l in lines if l.endswith("tok/s")]
+    assert len(speeds) == 2 and all(s > 0 for s in speeds), proc.stdout
+    assert "the loader alone" in lines[-1]
+
+
+def test_imdb_batches_bad_argument_is_one_line():
+    proc = subprocess.run([sys.executable, str(BATCHES), "--batches", "0"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "--batches" in proc.stderr
