@@ -7,15 +7,19 @@ import numpy as np
 from matplotlib.figure import Figure
 
 
-def plot_learning_curves(history, path, title=""):
+def plot_learning_curves(history, path, title="", best_epoch=None):
     """Loss and accuracy per epoch, train against valid. `history`: list of dicts with
-    epoch, train_loss, valid_loss, train_acc, valid_acc."""
+    epoch, train_loss, valid_loss, train_acc, valid_acc. `best_epoch`, when given, is marked:
+    the epoch whose parameters were kept."""
     epochs = [h["epoch"] for h in history]
     fig = Figure(figsize=(10, 4))
     ax_loss, ax_acc = fig.subplots(1, 2)
     for ax, key, name in ((ax_loss, "loss", "loss"), (ax_acc, "acc", "accuracy")):
         ax.plot(epochs, [h[f"train_{key}"] for h in history], "o-", label="train")
         ax.plot(epochs, [h[f"valid_{key}"] for h in history], "s-", label="valid")
+        if best_epoch is not None:
+            ax.axvline(best_epoch, color="gray", linestyle=":",
+                       label=f"kept (epoch {best_epoch})")
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)
         ax.set_xticks(epochs)

@@ -489,7 +489,7 @@ def finish(cfg, net, corpus, test_loader, ctx, out, state, resumed_from, checksu
     tokens, valid_length, _ = next(iter(test_loader))
     export_symbol(out, net, (tokens.as_in_context(ctx[0]), valid_length.as_in_context(ctx[0])))
     plot_learning_curves(history, out / "learning_curves.png",
-                         title=f"{cfg.arch} on {corpus.dataset}")
+                         title=f"{cfg.arch} on {corpus.dataset}", best_epoch=state["best_epoch"])
     plot_confusion_matrix(rep["confusion_matrix"], corpus.label_names,
                           out / "confusion_matrix.png",
                           title=f"{cfg.arch}: test accuracy {rep['accuracy']:.4f}")
