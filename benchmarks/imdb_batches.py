@@ -7,7 +7,7 @@
 
 Both on the training loop's own loader over a seeded subset of IMDB, training `mean`:
 
-    python benchmarks/imdb_batches.py [--batches 80] [--limit 12000] [--data FILE]
+    python benchmarks/imdb_batches.py [--batches 40] [--limit 12000] [--data FILE]
 """
 import argparse
 import sys

@@ -526,9 +526,7 @@ def truncate(tokens, max_len, keep="head"):
         raise UserError(f"truncate must be one of {', '.join(TRUNCATE)}, got {keep!r}")
     if max_len is None or len(tokens) <= max_len:
         return list(tokens)
-    if keep == "head":
-        return list(tokens[:max_len])
-    head = max_len // 4 if keep == "both" else 0
+    head = {"head": max_len, "both": max_len // 4, "tail": 0}[keep]   # tokens kept from the start
     return list(tokens[:head]) + list(tokens[len(tokens) - (max_len - head):])
 
 
