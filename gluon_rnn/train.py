@@ -368,16 +368,18 @@ def fit(cfg, net, trainer, loaders, num_classes, ctx, out, state, kv=None, rank=
     state = dict({"history": [], "best_acc": -1.0, "best_epoch": 0, "stale": 0, "epoch": 0,
                   "stopped_early": False}, **state)
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-    for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
-        if state["stale"] >= cfg.patience:
-            state["stopped_early"] = True
-            break
-        # Reseeding per epoch makes a resumed run shuffle and drop out exactly as an
-        # unbroken one (MXNet's generator state cannot be saved).
-        seed_everything(cfg.seed * 1000 + epoch)
-        # set from the epoch number, not accumulated, so a resumed run uses the same rate
-        trainer.set_learning_rate(cfg.lr * cfg.lr_decay ** (epoch - 1))
-        try:
+    # Ctrl-C anywhere in an epoch, its checkpoint write included, keeps the epochs already
+    # committed (every checkpoint file is renamed into place whole) and says how to go on.
+    try:
+        for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
+            if state["stale"] >= cfg.patience:
+                state["stopped_early"] = True
+                break
+            # Reseeding per epoch makes a resumed run shuffle and drop out exactly as an
+            # unbroken one (MXNet's generator state cannot be saved).
+            seed_everything(cfg.seed * 1000 + epoch)
+            # set from the epoch number, not accumulated, so a resumed run uses the same rate
+            trainer.set_learning_rate(cfg.lr * cfg.lr_decay ** (epoch - 1))
             stats = train_epoch(net, loaders["train"], loss_fn, trainer, ctx, clip=cfg.clip,
                                 num_batches=num_batches, epoch=epoch,
                                 progress=cfg.progress and rank == 0,
@@ -387,29 +389,29 @@ def fit(cfg, net, trainer, loaders, num_classes, ctx, out, state, kv=None, rank=
                 sums = distributed.allreduce_sum(kv, np.array([stats[k] for k in keys]))
                 stats.update(zip(keys, (float(v) for v in sums)))
             valid = evaluate(net, loaders["valid"], ctx, num_classes, loss_fn)
-        except KeyboardInterrupt:
-            done = state["epoch"]
-            _say(f"interrupted in epoch {epoch}; " + (
-                f"epochs 1-{done} are saved in {out}: continue with --resume --out {out}"
-                if done else "no epoch was complete, nothing to resume"), rank)
-            raise SystemExit(130)
-        row = _epoch_row(epoch, stats, valid, trainer.learning_rate)
-        improved = valid["acc"] > state["best_acc"]
-        if improved:
-            state.update(best_acc=valid["acc"], best_epoch=epoch, stale=0)
-        else:
-            state["stale"] += 1
-        state["history"] = state["history"] + [row]
-        _say(f"epoch {epoch}/{cfg.epochs}  train loss {row['train_loss']:.4f} acc "
-             f"{row['train_acc']:.4f} | valid loss {row['valid_loss']:.4f} acc "
-             f"{row['valid_acc']:.4f} | {row['seconds']:.1f}s {row['tokens_per_second']:,.0f} "
-             f"tok/s, padding {row['padding_fraction']:.1%}" + ("  *" if improved else ""), rank)
-        state["best_params"] = f"epoch-{state['best_epoch']:04d}.params"
-        if rank == 0:
-            state = save_checkpoint(out, epoch, net, trainer, state)
-            atomic_write_text(out / "history.csv", _history_csv(state["history"]))
-        else:
-            state["epoch"] = epoch
+            row = _epoch_row(epoch, stats, valid, trainer.learning_rate)
+            improved = valid["acc"] > state["best_acc"]
+            if improved:
+                state.update(best_acc=valid["acc"], best_epoch=epoch, stale=0)
+            else:
+                state["stale"] += 1
+            state["history"] = state["history"] + [row]
+            _say(f"epoch {epoch}/{cfg.epochs}  train loss {row['train_loss']:.4f} acc "
+                 f"{row['train_acc']:.4f} | valid loss {row['valid_loss']:.4f} acc "
+                 f"{row['valid_acc']:.4f} | {row['seconds']:.1f}s {row['tokens_per_second']:,.0f} "
+                 f"tok/s, padding {row['padding_fraction']:.1%}" + ("  *" if improved else ""), rank)
+            state["best_params"] = f"epoch-{state['best_epoch']:04d}.params"
+            if rank == 0:
+                state = save_checkpoint(out, epoch, net, trainer, state)
+                atomic_write_text(out / "history.csv", _history_csv(state["history"]))
+            else:
+                state["epoch"] = epoch
+    except KeyboardInterrupt:
+        done = state["epoch"]
+        _say(f"interrupted in epoch {done + 1}; " + (
+            f"epochs 1-{done} are saved in {out}: continue with --resume --out {out}"
+            if done else "no epoch was complete, nothing to resume"), rank)
+        raise SystemExit(130)
     return state
 
 

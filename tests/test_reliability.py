@@ -193,6 +193,24 @@ def test_kill_9_then_resume_equals_unbroken_run(bigger_tsv, tmp_path):
     assert all(".tmp" not in p.name for p in (killed / "checkpoint").iterdir()) or leftovers
 
 
+def test_ctrl_c_between_epochs_still_says_how_to_resume(tiny_tsv, tmp_path, monkeypatch,
+                                                       capsys):
+    """Ctrl-C after epoch 1's checkpoint, while history.csv is written: the committed epoch
+    is kept and named, as for an interrupt during training."""
+    import gluon_rnn.train as train
+
+    def interrupted(history):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(train, "_history_csv", interrupted)
+    out = tmp_path / "between"
+    with pytest.raises(SystemExit) as exit_info:
+        train.run(train.Config(arch="lstm", data=str(tiny_tsv), epochs=3, out=str(out),
+                               embed_size=8, hidden_size=8, vocab_size=200, progress=False))
+    assert exit_info.value.code == 130
+    assert f"epochs 1-1 are saved in {out}: continue with --resume" in capsys.readouterr().out
+    assert json.loads((out / "checkpoint" / "state.json").read_text())["epoch"] == 1
+
+
 def test_ctrl_c_saves_complete_epochs_and_exits_cleanly(bigger_tsv, tmp_path):
     out = tmp_path / "interrupted"
     proc = _start_training(bigger_tsv, out, 50)
