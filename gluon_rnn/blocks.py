@@ -261,8 +261,9 @@ def make_head(in_units, head_hidden, num_classes):
 class SentimentNet(HybridBlock):
     """tokens (N, T), valid_length (N,) [, states] -> logits (N, num_classes).
 
-    The parts every architecture shares: embedding (E = embed_size) -> dropout
-    (`embed_dropout`) -> encoder -> pooling -> dropout -> head. A subclass names itself
+    The parts every architecture shares: embedding (E = embed_size) -> dropout of whole
+    words (`word_dropout`) and of single entries (`embed_dropout`) -> encoder -> pooling ->
+    dropout -> head. A subclass names itself
     (`arch`) and chooses its encoder and pooling in `parts()`. `dropout` also acts between
     stacked recurrent layers.
 
@@ -273,9 +274,10 @@ class SentimentNet(HybridBlock):
 
     def __init__(self, vocab_size, num_classes=2, embed_size=128, hidden_size=128,
                  num_layers=1, dropout=0.0, head_hidden=(16, 8), freeze_embedding=False,
-                 embed_dropout=0.0, **kwargs):
+                 embed_dropout=0.0, word_dropout=0.0, **kwargs):
         super().__init__(**kwargs)
-        for name, p in (("dropout", dropout), ("embed_dropout", embed_dropout)):
+        for name, p in (("dropout", dropout), ("embed_dropout", embed_dropout),
+                        ("word_dropout", word_dropout)):
             if not 0 <= float(p) < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {p!r}")
         self.config = {
@@ -289,6 +291,7 @@ class SentimentNet(HybridBlock):
             "head_hidden": [_positive_int("head_hidden", u) for u in head_hidden],
             "freeze_embedding": bool(freeze_embedding),
             "embed_dropout": float(embed_dropout),
+            "word_dropout": float(word_dropout),
         }
         cfg = self.config
         with self.name_scope():
@@ -296,6 +299,9 @@ class SentimentNet(HybridBlock):
             # Dropout on the word vectors: the embedding holds most of the parameters, and
             # it is what overfits first on a corpus of a few thousand reviews.
             self.embed_dropout = nn.Dropout(cfg["embed_dropout"])
+            # Whole words: one mask per (example, step), shared along E (axes=2), so the
+            # encoder must read the sentiment from the other words of the review.
+            self.word_dropout = nn.Dropout(cfg["word_dropout"], axes=(2,))
             self.encoder, self.pooling = self.parts(cfg["embed_size"], cfg["hidden_size"],
                                                     cfg["num_layers"], cfg["dropout"])
             self.dropout = nn.Dropout(cfg["dropout"])
@@ -333,7 +339,7 @@ class SentimentNet(HybridBlock):
             self.config["freeze_embedding"] = True
 
     def hybrid_forward(self, F, tokens, valid_length, states=None):
-        x = self.embed_dropout(self.embedding(tokens))               # (N, T, E)
+        x = self.embed_dropout(self.word_dropout(self.embedding(tokens)))  # (N, T, E)
         outputs = self.encoder(x, valid_length, states)              # (N, T, D * H)
         pooled = self.pooling(outputs, valid_length)                 # (N, D * H)
         return self.head(self.dropout(pooled))                       # (N, C)
@@ -441,7 +447,7 @@ def build_model(arch, vocab_size, num_classes=2, embed_size=128, hidden_size=128
                 num_layers=None, dropout=0.0, **kwargs):
     """The `arch` classifier, not yet initialised. `num_layers=None` takes the architecture's
     default (1; `stacked`: 2). Other keyword arguments go to the class (`head_hidden`,
-    `freeze_embedding`, `embed_dropout`, `bidirectional` for `lstm-cells`). `build_model(**net.config)`
+    `freeze_embedding`, `embed_dropout`, `word_dropout`, `bidirectional` for `lstm-cells`). `build_model(**net.config)`
     rebuilds a net. An unknown `arch` raises ValueError listing the known ones."""
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {arch!r}; choose from: "

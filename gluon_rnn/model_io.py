@@ -125,7 +125,7 @@ def validate_config(config, path):
         value = model.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             bad(f"'model.{key}' must be a positive integer, got {value!r}")
-    for key in ("dropout", "embed_dropout"):
+    for key in ("dropout", "embed_dropout", "word_dropout"):
         rate = model.get(key, 0.0)
         if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
             bad(f"'model.{key}' must be in [0, 1), got {rate!r}")

@@ -16,6 +16,7 @@ model-symbol.json + model-0000.params), metrics.json, history.csv, learning_curv
 confusion_matrix.png and checkpoint/ (what `--resume` continues from).
 """
 import argparse
+import contextlib
 import csv
 import dataclasses
 import io
@@ -64,13 +65,15 @@ class Config:
     hidden_size: int = field(default=128, metadata={"help": "hidden units per direction"})
     num_layers: int = field(default=None, metadata={"help": "recurrent layers (default: 1, stacked: 2)"})
     dropout: float = field(default=0.3, metadata={"help": "dropout between layers and before the head"})
-    embed_dropout: float = field(default=0.0, metadata={"help": "dropout on the word vectors"})
+    embed_dropout: float = field(default=0.0, metadata={"help": "dropout on the word vectors' entries"})
+    word_dropout: float = field(default=0.0, metadata={"help": "drop whole words (their vectors) in training"})
     # optimisation: Adam, gradients clipped by global norm (the cure for exploding gradients)
     epochs: int = field(default=5, metadata={"help": "maximum number of epochs"})
     batch_size: int = field(default=64, metadata={"help": "examples per batch (per worker)"})
     lr: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
     lr_decay: float = field(default=1.0, metadata={"help": "multiply the learning rate by this after every epoch"})
     weight_decay: float = field(default=0.0, metadata={"help": "L2 penalty on every parameter (Adam's wd)"})
+    average: float = field(default=0.0, metadata={"help": "validate, keep and save an exponential moving average of the weights with this decay per step, e.g. 0.999 (0 = off)"})
     clip: float = field(default=5.0, metadata={"help": "clip the mean gradient's global norm (0 = off)"})
     patience: int = field(default=2, metadata={"help": "stop after this many epochs without a better valid accuracy"})
     seed: int = field(default=0, metadata={"help": "random seed (data split, initialisation, shuffling, dropout)"})
@@ -99,10 +102,10 @@ def _split(batch, ctx):
 
 
 def train_epoch(net, loader, loss_fn, trainer, ctx, clip=5.0, num_batches=None, epoch=1,
-                progress=True, kv=None):
+                progress=True, kv=None, average=None):
     """One pass over `loader` (or its first `num_batches`); returns loss/acc sums and
     throughput. `ctx` is a list of contexts (data parallel); `kv` the trainer's kvstore when
-    it spans several workers."""
+    it spans several workers; `average` a `WeightAverage` to update after every step."""
     params = [p for p in net.collect_params().values() if p.grad_req != "null"]
     total = len(loader) if num_batches is None else num_batches
     loss_sum = correct = count = real_tokens = all_tokens = 0.0
@@ -135,6 +138,8 @@ def train_epoch(net, loader, loss_fn, trainer, ctx, clip=5.0, num_batches=None, 
             for c in ctx:
                 gluon.utils.clip_global_norm([p.grad(c) for p in params], clip * global_batch)
         trainer.update(global_batch)
+        if average is not None:
+            average.update()
         loss_sum += batch_loss
         correct += sum(float((o.argmax(axis=1) == y).sum().asscalar())
                        for o, (_, _, y) in zip(outs, zip(*parts)))
@@ -166,6 +171,44 @@ def evaluate(net, loader, ctx, num_classes, loss_fn=None):
     n = max(len(labels), 1)
     return {"loss": loss_sum / n, "acc": float((labels == preds).sum() / n),
             "confusion": confusion_matrix(labels, preds, num_classes), "count": len(labels)}
+
+
+class WeightAverage:
+    """An exponential moving average of `net`'s parameters (Polyak averaging).
+
+    After each update, avg = d * avg + (1 - d) * w with d = min(decay, (1 + n) / (10 + n))
+    at the n-th update: the short memory at first keeps the random initial weights from
+    lingering in the average of a short run. Late in training the weights wander around a
+    minimum, step by step and batch by batch; their average sits nearer its centre, which
+    often generalises better than any single step's weights.
+
+    `with average.swapped():` puts the average into the net (on every context) and the
+    trained weights back afterwards."""
+
+    def __init__(self, net, decay, ctx, num_updates=0):
+        self.decay, self.num_updates = float(decay), int(num_updates)
+        self.params = list(net.collect_params().values())
+        self.ctx = ctx[0] if isinstance(ctx, (list, tuple)) else ctx
+        self.shadow = [p.data(self.ctx).copy() for p in self.params]
+
+    def update(self):
+        self.num_updates += 1
+        n = self.num_updates
+        d = min(self.decay, (1.0 + n) / (10.0 + n))
+        for p, avg in zip(self.params, self.shadow):
+            if p.grad_req != "null":   # a frozen parameter is its own average
+                avg[:] = d * avg + (1.0 - d) * p.data(self.ctx)
+
+    @contextlib.contextmanager
+    def swapped(self):
+        trained = [p.data(self.ctx).copy() for p in self.params]
+        for p, avg in zip(self.params, self.shadow):
+            p.set_data(avg)
+        try:
+            yield
+        finally:
+            for p, w in zip(self.params, trained):
+                p.set_data(w)
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -204,21 +247,33 @@ def _load_trainer_state(trainer, arrays, counts, ctx):
     opt._index_update_count = opt._all_index_update_counts.setdefault(0, {})
 
 
-def save_checkpoint(out, epoch, net, trainer, state):
+def save_checkpoint(out, epoch, net, trainer, state, average=None):
     """Parameters and optimizer state of `epoch`, then state.json, which names them: the
     rename of state.json is the commit, so a kill at any moment leaves the previous epoch
-    intact. Files no longer named are removed afterwards."""
+    intact. Files no longer named are removed afterwards.
+
+    With a `WeightAverage`, epoch-N.params holds the average (what was validated, what the
+    best epoch keeps) and epoch-N.trained.params the weights training goes on from."""
     ckpt = Path(out) / "checkpoint"
     ckpt.mkdir(parents=True, exist_ok=True)
     params_name, states_name = f"epoch-{epoch:04d}.params", f"epoch-{epoch:04d}.states"
-    atomic_save(ckpt / params_name, net.save_parameters)
+    extra = {}
+    if average is not None:
+        extra = {"last_trained": f"epoch-{epoch:04d}.trained.params",
+                 "average_updates": average.num_updates}
+        atomic_save(ckpt / extra["last_trained"], net.save_parameters)
+        with average.swapped():
+            atomic_save(ckpt / params_name, net.save_parameters)
+    else:
+        state = {k: v for k, v in state.items() if k not in ("last_trained", "average_updates")}
+        atomic_save(ckpt / params_name, net.save_parameters)
     arrays, counts = _trainer_state(trainer)
     atomic_save(ckpt / states_name, lambda p: mx.nd.save(p, arrays))
     state = dict(state, epoch=epoch, last_params=params_name, last_states=states_name,
-                 optimizer=counts)
+                 optimizer=counts, **extra)
     atomic_write_json(ckpt / "state.json", state)
     # Remove what state.json no longer names, temporary files of a killed run included.
-    keep = {params_name, states_name, state["best_params"], "state.json"}
+    keep = {params_name, states_name, state["best_params"], "state.json", *extra.values()}
     for f in ckpt.iterdir():
         if f.name not in keep:
             f.unlink()
@@ -232,7 +287,8 @@ def load_checkpoint(out, net, trainer, ctx):
         raise UserError(f"{path}: no checkpoint to resume from (train without --resume first)")
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
-        net.load_parameters(str(ckpt / state["last_params"]), ctx=ctx)
+        # training goes on from the trained weights, not from their average
+        net.load_parameters(str(ckpt / state.get("last_trained", state["last_params"])), ctx=ctx)
         arrays = mx.nd.load(str(ckpt / state["last_states"]))
     except (json.JSONDecodeError, KeyError, mx.base.MXNetError, OSError) as err:
         what = type(err).__name__ if isinstance(err, mx.base.MXNetError) else err
@@ -253,9 +309,11 @@ def _check_config(cfg):
             raise UserError(f"--{name.replace('_', '-')} must be at least 1")
     if cfg.num_layers is not None and cfg.num_layers < 1:
         raise UserError("--num-layers must be at least 1")
-    for name in ("dropout", "embed_dropout"):
+    for name in ("dropout", "embed_dropout", "word_dropout"):
         if not 0 <= getattr(cfg, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be in [0, 1)")
+    if not 0 <= cfg.average < 1:
+        raise UserError("--average must be in [0, 1) (0 turns it off)")
     if not 0 < cfg.lr_decay <= 1 or cfg.weight_decay < 0:
         raise UserError("--lr-decay must be in (0, 1], --weight-decay non-negative")
     if cfg.lr <= 0 or cfg.clip < 0 or cfg.patience < 1:
@@ -337,7 +395,7 @@ def prepare_data(cfg, rank=0, num_workers=1):
 
 def build_net(cfg, vocab_size, num_classes, ctx):
     kwargs = dict(embed_size=cfg.embed_size, hidden_size=cfg.hidden_size, dropout=cfg.dropout,
-                  embed_dropout=cfg.embed_dropout)
+                  embed_dropout=cfg.embed_dropout, word_dropout=cfg.word_dropout)
     if cfg.num_layers is not None:
         kwargs["num_layers"] = cfg.num_layers
     try:
@@ -368,6 +426,14 @@ def fit(cfg, net, trainer, loaders, num_classes, ctx, out, state, kv=None, rank=
     state = dict({"history": [], "best_acc": -1.0, "best_epoch": 0, "stale": 0, "epoch": 0,
                   "stopped_early": False}, **state)
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    average = None
+    if cfg.average:
+        average = WeightAverage(net, cfg.average, ctx, state.get("average_updates", 0))
+        if "average_updates" in state:   # resumed: the last epoch's average goes on
+            with average.swapped():
+                net.load_parameters(str(Path(out) / "checkpoint" / state["last_params"]),
+                                    ctx=ctx)
+                average.shadow = [p.data(average.ctx).copy() for p in average.params]
     # Ctrl-C anywhere in an epoch, its checkpoint write included, keeps the epochs already
     # committed (every checkpoint file is renamed into place whole) and says how to go on.
     try:
@@ -383,12 +449,13 @@ def fit(cfg, net, trainer, loaders, num_classes, ctx, out, state, kv=None, rank=
             stats = train_epoch(net, loaders["train"], loss_fn, trainer, ctx, clip=cfg.clip,
                                 num_batches=num_batches, epoch=epoch,
                                 progress=cfg.progress and rank == 0,
-                                kv=kv if num_workers > 1 else None)
+                                kv=kv if num_workers > 1 else None, average=average)
             if num_workers > 1:
                 keys = ("loss_sum", "correct", "count", "tokens", "padded_tokens")
                 sums = distributed.allreduce_sum(kv, np.array([stats[k] for k in keys]))
                 stats.update(zip(keys, (float(v) for v in sums)))
-            valid = evaluate(net, loaders["valid"], ctx, num_classes, loss_fn)
+            with average.swapped() if average else contextlib.nullcontext():
+                valid = evaluate(net, loaders["valid"], ctx, num_classes, loss_fn)
             row = _epoch_row(epoch, stats, valid, trainer.learning_rate)
             improved = valid["acc"] > state["best_acc"]
             if improved:
@@ -402,7 +469,7 @@ def fit(cfg, net, trainer, loaders, num_classes, ctx, out, state, kv=None, rank=
                  f"tok/s, padding {row['padding_fraction']:.1%}" + ("  *" if improved else ""), rank)
             state["best_params"] = f"epoch-{state['best_epoch']:04d}.params"
             if rank == 0:
-                state = save_checkpoint(out, epoch, net, trainer, state)
+                state = save_checkpoint(out, epoch, net, trainer, state, average)
                 atomic_write_text(out / "history.csv", _history_csv(state["history"]))
             else:
                 state["epoch"] = epoch

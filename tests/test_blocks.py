@@ -68,7 +68,8 @@ def test_output_shape(arch, hybridize):
 @hybrid
 def test_padding_does_not_change_logits(arch, num_layers, hybridize):
     # dropout configured (on the word vectors, between layers), off in predict mode
-    net = make_net(arch, hybridize, dropout=0.5, embed_dropout=0.5, num_layers=num_layers)
+    net = make_net(arch, hybridize, dropout=0.5, embed_dropout=0.5, word_dropout=0.5,
+                   num_layers=num_layers)
     lengths = [5, 2, 4]
     tokens, valid_length = make_batch(lengths, T=5)
     base = net(tokens, valid_length).asnumpy()
@@ -320,6 +321,22 @@ def test_embed_dropout_zeroes_word_vector_entries_in_training_only(arch):
     assert not np.array_equal(a, b)
 
 
+@pytest.mark.parametrize("arch", ["mean", "lstm-cells"])
+def test_word_dropout_drops_whole_word_vectors_in_training_only(arch):
+    net = make_net(arch, word_dropout=0.5)
+    tokens, valid_length = make_batch([40, 30, 35], T=40)
+    x = net.embedding(tokens).asnumpy()                   # (N, T, E)
+    assert np.array_equal(net.word_dropout(net.embedding(tokens)).asnumpy(), x)
+    with autograd.train_mode():
+        dropped = net.word_dropout(net.embedding(tokens)).asnumpy()
+    zero_words = (dropped == 0).all(axis=2)              # (N, T): the word's whole vector
+    some_zero = (dropped == 0).any(axis=2)
+    assert np.array_equal(zero_words, some_zero)          # a word goes whole or not at all
+    assert 0.3 < zero_words.mean() < 0.7
+    kept = ~zero_words
+    np.testing.assert_allclose(dropped[kept], 2 * x[kept], rtol=1e-6)  # scaled by 1 / (1 - p)
+
+
 def test_stacked_defaults_to_two_layers_and_rejects_fewer():
     assert build_model("stacked", VOCAB).config["num_layers"] == 2
     assert build_model("stacked", VOCAB, num_layers=3).config["num_layers"] == 3
@@ -336,6 +353,7 @@ def test_unknown_architecture_lists_the_known_ones():
 
 @pytest.mark.parametrize("kwargs", [dict(vocab_size=0), dict(hidden_size=-1),
                                     dict(dropout=1.0), dict(embed_dropout=-0.1),
+                                    dict(word_dropout=1.0),
                                     dict(head_hidden=[0])])
 def test_bad_hyper_parameters_raise_value_error(kwargs):
     args = {"vocab_size": VOCAB, **kwargs}

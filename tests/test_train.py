@@ -152,22 +152,84 @@ def test_umich_deduplicated_run_has_no_leak(tmp_path):
 
 def test_regularisation_knobs_reach_the_model_and_optimizer(tiny_tsv, tmp_path):
     """--lr-decay sets each epoch's rate from the epoch number (history.csv records it),
-    --weight-decay reaches Adam, --embed-dropout and --truncate are part of the saved
-    model's config."""
+    --weight-decay reaches Adam, --embed-dropout, --word-dropout and --truncate are part
+    of the saved model's config."""
     out = tmp_path / "reg"
     run(Config(arch="lstm", data=str(tiny_tsv), epochs=3, patience=3, out=str(out),
                **dict(TINY, lr=0.01, lr_decay=0.5, weight_decay=1e-4, embed_dropout=0.2,
-                      truncate="tail", max_len=8)))
+                      word_dropout=0.1, truncate="tail", max_len=8)))
     history = [l.split(",") for l in (out / "history.csv").read_text().splitlines()]
     lrs = [float(r[history[0].index("lr")]) for r in history[1:]]
     np.testing.assert_allclose(lrs, [0.01, 0.005, 0.0025])
     config = json.loads((out / "config.json").read_text())
     assert config["model"]["embed_dropout"] == 0.2
+    assert config["model"]["word_dropout"] == 0.1
     assert config["truncate"] == "tail"
     assert json.loads((out / "metrics.json").read_text())["config"]["weight_decay"] == 1e-4
 
 
-@pytest.mark.parametrize("flag,value", [("--embed-dropout", "1.0"), ("--lr-decay", "0"),
+def test_weight_average_follows_its_formula_and_swaps_in_place():
+    """avg <- d * avg + (1 - d) * w with d = min(decay, (1 + n) / (10 + n)); swapped() puts the
+    average into a hybridized (static_alloc) net and the trained weights back afterwards."""
+    import mxnet as mx
+    from gluon_rnn import build_model
+    from gluon_rnn.train import WeightAverage
+    net = build_model("mean", 50, embed_size=4, hidden_size=4)
+    net.initialize(mx.init.Xavier())
+    net.hybridize(static_alloc=True)
+    tokens, valid_length = mx.nd.array([[3, 4, 5, 0]]), mx.nd.array([3])
+    net(tokens, valid_length)
+    params = list(net.collect_params().values())
+    w0 = [p.data().asnumpy() for p in params]
+    average = WeightAverage(net, decay=0.5, ctx=[mx.cpu()])
+    expected = w0
+    for n, shift in ((1, 1.0), (2, -3.0), (30, 0.25)):
+        average.num_updates = n - 1
+        for p, w in zip(params, w0):
+            p.set_data(mx.nd.array(w + shift))
+        average.update()
+        d = min(0.5, (1 + n) / (10 + n))
+        expected = [d * e + (1 - d) * (w + shift) for e, w in zip(expected, w0)]
+        for avg, e in zip(average.shadow, expected):
+            np.testing.assert_allclose(avg.asnumpy(), e, rtol=1e-5, atol=1e-6)
+    trained_out = net(tokens, valid_length).asnumpy()
+    with average.swapped():
+        for p, e in zip(params, expected):
+            np.testing.assert_allclose(p.data().asnumpy(), e, rtol=1e-5, atol=1e-6)
+        averaged_out = net(tokens, valid_length).asnumpy()
+    assert not np.allclose(averaged_out, trained_out)
+    for p, w in zip(params, w0):
+        np.testing.assert_array_equal(p.data().asnumpy(), w + 0.25)
+    np.testing.assert_array_equal(net(tokens, valid_length).asnumpy(), trained_out)
+
+
+def test_average_is_validated_kept_and_resumed_exactly(tiny_tsv, tmp_path):
+    """With --average the checkpoint keeps both the average (validated, kept as the model)
+    and the trained weights, and a resumed run continues both exactly."""
+    import mxnet as mx
+    cfg = dict(arch="lstm", data=str(tiny_tsv), patience=9, average=0.9, **TINY)
+    whole = run(Config(epochs=3, out=str(tmp_path / "whole"), **cfg))
+    run(Config(epochs=2, out=str(tmp_path / "split"), **cfg))
+    split = run(Config(epochs=3, out=str(tmp_path / "split"), resume=True, **cfg))
+    strip = lambda out: [",".join(l.split(",")[:5])
+                         for l in (out / "history.csv").read_text().splitlines()]
+    assert strip(tmp_path / "split") == strip(tmp_path / "whole")
+    assert split["final_param_checksum"] == whole["final_param_checksum"]
+    assert split["test_accuracy"] == whole["test_accuracy"]
+    ckpt = tmp_path / "whole" / "checkpoint"
+    averaged = mx.nd.load(str(ckpt / "epoch-0003.params"))
+    trained = mx.nd.load(str(ckpt / "epoch-0003.trained.params"))
+    assert averaged.keys() == trained.keys()
+    assert any(not np.allclose(averaged[k].asnumpy(), trained[k].asnumpy()) for k in averaged)
+    kept = mx.nd.load(str(tmp_path / "whole" / "model.params"))
+    best = mx.nd.load(str(ckpt / f"epoch-{whole['best_epoch']:04d}.params"))
+    for k in kept:
+        np.testing.assert_array_equal(kept[k].asnumpy(), best[k].asnumpy())
+
+
+@pytest.mark.parametrize("flag,value", [("--embed-dropout", "1.0"), ("--word-dropout", "-0.5"),
+                                        ("--average", "1"),
+                                        ("--lr-decay", "0"),
                                         ("--weight-decay", "-1"), ("--truncate", "middle")])
 def test_bad_regularisation_flag_is_one_line(tiny_tsv, tmp_path, flag, value):
     from conftest import assert_one_line_error
