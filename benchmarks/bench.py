@@ -40,6 +40,12 @@ REPO = HERE.parent
 if str(REPO) not in sys.path:  # `python benchmarks/bench.py` from a checkout
     sys.path.insert(0, str(REPO))
 
+# The parent gives every child OMP_NUM_THREADS except the one that measures mxnet's own
+# default. `import gluon_rnn` would fill the variable in for that child too (it does so when
+# it is unset and mxnet is not loaded yet), so that child loads mxnet first.
+if "--child" in sys.argv and "OMP_NUM_THREADS" not in os.environ:
+    import mxnet  # noqa: E402,F401
+
 from gluon_rnn.errors import UserError, run_cli  # noqa: E402
 
 SECTIONS = ("train", "cells", "torch", "peak", "infer", "imdb", "knobs", "profile")
