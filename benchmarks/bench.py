@@ -24,6 +24,7 @@ timing is warm-up steps, then several timed windows of steps; the median window 
 """
 import argparse
 import datetime
+import gc
 import importlib.metadata
 import json
 import os
@@ -153,6 +154,12 @@ def time_train_step(arch, mode, spec, ctx, batch_size=None):
     from mxnet import gluon
     from gluon_rnn.train import train_epoch
     n = batch_size or spec["batch_size"]
+    # Free the rows before this one first. Besides keeping their garbage out of this row's
+    # timing, this matters for correctness: after an imperative `lstm` row, a `lstm-cells`
+    # row hybridized with static_shape failed its first backward in 13 of 16 processes
+    # (mxnet 1.9.1's `foreach`: "We didn't record the computation for iteration 31") and in
+    # none of 16 with this collect. static_alloc alone, as the training loop uses, did not fail.
+    gc.collect()
     net = _build(arch, mode, spec, ctx)
     trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": 1e-3},
                             update_on_kvstore=False)

@@ -13,24 +13,23 @@ SAMPLE = BENCH.parents[1] / "data" / "sample.tsv"
 
 
 def test_quick_benchmark_writes_its_report(tmp_path):
-    # The "train" section is left out here: in --quick mode, where every row shares one
-    # process, its hybridized `lstm-cells` row failed in about one fresh-install run in three
-    # (mxnet's `foreach` backward: "We didn't record the computation for iteration N"), with
-    # one OpenMP thread too. The "cells" section trains lstm-cells hybridized as well.
     proc = subprocess.run([sys.executable, str(BENCH), "--quick", "--out", str(tmp_path),
-                           "--only", "cells", "infer"],
+                           "--only", "train", "cells", "infer"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["errors"] == []
-    rows = results["cells"]["rows"]
+    rows = results["train"]["rows"]
     assert {(r["arch"], r["mode"]) for r in rows} == {
-        (a, m) for a in ("lstm", "lstm-cells") for m in ("imperative", "static")}
+        (a, m) for a in ARCHITECTURES for m in ("imperative", "static")}
     assert all(r["tokens_per_second"] > 0 for r in rows)
+    assert {(r["arch"], r["mode"]) for r in results["cells"]["rows"]} == {
+        (a, m) for a in ("lstm", "lstm-cells") for m in ("imperative", "static")}
     assert {r["arch"] for r in results["infer"]["rows"]} >= set(ARCHITECTURES)
     report = (tmp_path / "RESULTS.md").read_text()
-    assert "## 2. Fused `lstm`" in report and "| `lstm-cells` |" in report
-    assert "## 5. Inference" in report
+    assert "## 1. Training throughput" in report and "| `lstm-cells` |" in report
+    assert "## 2. Fused `lstm`" in report and "## 5. Inference" in report
+    assert (tmp_path / "throughput.png").stat().st_size > 10_000
 
 
 def test_bad_section_is_one_line(tmp_path):
