@@ -155,10 +155,11 @@ def time_train_step(arch, mode, spec, ctx, batch_size=None):
     from gluon_rnn.train import train_epoch
     n = batch_size or spec["batch_size"]
     # Free the rows before this one first. Besides keeping their garbage out of this row's
-    # timing, this matters for correctness: after an imperative `lstm` row, a `lstm-cells`
-    # row hybridized with static_shape failed its first backward in 13 of 16 processes
-    # (mxnet 1.9.1's `foreach`: "We didn't record the computation for iteration 31") and in
-    # none of 16 with this collect. static_alloc alone, as the training loop uses, did not fail.
+    # timing, this matters for correctness: after the rows `lstm` imperative and static and
+    # `lstm-cells` imperative, a `lstm-cells` row hybridized with static_shape failed in 4 of
+    # 26 processes (9 of 24 under MXNET_ENGINE_TYPE=NaiveEngine), in mxnet 1.9.1's `foreach`
+    # backward: "We didn't record the computation for iteration 31". With this collect it
+    # failed in none of 48. static_alloc alone, as the training loop uses, never failed.
     gc.collect()
     net = _build(arch, mode, spec, ctx)
     trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": 1e-3},
