@@ -148,14 +148,29 @@ def _median_window(run, spec):
     return statistics.median(windows), windows, steps
 
 
-def time_train_step(arch, mode, spec, ctx, batch_size=None):
-    """Seconds per training step of `arch` through the project's own loop
-    (`gluon_rnn.train.train_epoch`: forward, loss, backward, clip, Adam, loss read back)."""
+def _interleaved_windows(runs, spec):
+    """`_median_window` for several `run(k)` functions at once: each is warmed up and sized
+    alone, then the timed windows take turns (a, b, c, a, b, c, ...), so that a slow spell
+    of a shared machine hits all of them alike. Name -> median seconds per step."""
+    steps = {}
+    for name, run in runs.items():
+        run(spec["warmup"])
+        estimate = run(1)
+        steps[name] = int(min(spec["max_steps"], max(1, round(spec["window_seconds"] / estimate))))
+    windows = {name: [] for name in runs}
+    for _ in range(spec["repeats"]):
+        for name, run in runs.items():
+            windows[name].append(run(steps[name]) / steps[name])
+    return {name: statistics.median(w) for name, w in windows.items()}
+
+
+def _train_step_runner(arch, mode, spec, ctx, n):
+    """`run(k)`: k training steps of a fresh `arch` on one fixed batch of n rows through the
+    project's own loop; returns the seconds they took."""
     from mxnet import gluon
     from gluon_rnn.train import train_epoch
-    n = batch_size or spec["batch_size"]
-    # Free the rows before this one first. Besides keeping their garbage out of this row's
-    # timing, this matters for correctness: after the rows `lstm` imperative and static and
+    # Free the models of earlier rows first. Besides keeping their garbage out of this
+    # row's timing, this matters for correctness: after the rows `lstm` imperative and static and
     # `lstm-cells` imperative, a `lstm-cells` row hybridized with static_shape failed in 4 of
     # 26 processes (9 of 24 under MXNET_ENGINE_TYPE=NaiveEngine), in mxnet 1.9.1's `foreach`
     # backward: "We didn't record the computation for iteration 31". With this collect it
@@ -171,7 +186,14 @@ def time_train_step(arch, mode, spec, ctx, batch_size=None):
         return train_epoch(net, [batch] * k, loss_fn, trainer, [ctx], clip=5.0,
                            progress=False)["seconds"]
 
-    seconds, windows, steps = _median_window(run, spec)
+    return run
+
+
+def time_train_step(arch, mode, spec, ctx, batch_size=None):
+    """Seconds per training step of `arch` through the project's own loop
+    (`gluon_rnn.train.train_epoch`: forward, loss, backward, clip, Adam, loss read back)."""
+    n = batch_size or spec["batch_size"]
+    seconds, windows, steps = _median_window(_train_step_runner(arch, mode, spec, ctx, n), spec)
     return {"arch": arch, "mode": mode, "batch_size": n, "seq_len": spec["seq_len"],
             "step_seconds": seconds, "windows": windows, "steps_per_window": steps,
             "tokens_per_second": n * spec["seq_len"] / seconds}
@@ -217,7 +239,8 @@ def task_infer(spec):
 
 def task_peak(spec):
     """What the hardware gives: a large SGEMM through mxnet's BLAS, and one bare fused LSTM
-    layer forward and forward+backward on the benchmark's shapes."""
+    layer forward and forward+backward on the benchmark's shapes, against the whole `lstm`
+    training step."""
     import mxnet as mx
     from mxnet import autograd, gluon
     ctx = _ctx(spec["ctx"])
@@ -255,12 +278,17 @@ def task_peak(spec):
         mx.nd.waitall()
         return time.perf_counter() - start
 
-    fwd, _, _ = _median_window(forward, spec)
-    fwd_bwd, _, _ = _median_window(forward_backward, spec)
+    # The whole `lstm` step is timed here too, window for window with the bare layer: timed
+    # in separate processes, the two drifted apart by a fifth or more between runs on a shared
+    # virtual machine, enough to show the whole step faster than its own layer.
+    step = _train_step_runner("lstm", "static", spec, ctx, n)
+    sec = _interleaved_windows({"forward": forward, "forward_backward": forward_backward,
+                                "step": step}, spec)
     return {"gemm_size": size, "gemm_seconds": gemm_seconds,
             "gemm_flops_per_second": 2 * size ** 3 / gemm_seconds,
-            "layer_forward_tokens_per_second": n * t / fwd,
-            "layer_train_tokens_per_second": n * t / fwd_bwd}
+            "layer_forward_tokens_per_second": n * t / sec["forward"],
+            "layer_train_tokens_per_second": n * t / sec["forward_backward"],
+            "lstm_step_tokens_per_second": n * t / sec["step"]}
 
 
 def task_profile(spec):
@@ -627,19 +655,13 @@ def section_torch(runner, results):
 
 
 def section_peak(runner, results):
-    out = runner.child("peak", label="sgemm and a bare LSTM layer")
+    out = runner.child("peak", label="sgemm, a bare LSTM layer and the lstm step")
     if not out:
         return None
-    step = _find((results.get("train") or {}).get("rows"), "lstm", "static")
-    if step is None:
-        measured = runner.child("train", runs=[{"arch": "lstm", "mode": "static"}],
-                                label="lstm step")
-        step = measured["rows"][0] if measured else None
     peak, arithmetic = fp32_peak(results["machine"], runner.args.fma_units)
     forward, train = lstm_flops_per_token(runner.spec)
     out.update(peak_flops_per_second=peak, arithmetic=arithmetic,
-               forward_flops_per_token=forward, train_flops_per_token=train,
-               lstm_step_tokens_per_second=step["tokens_per_second"] if step else None)
+               forward_flops_per_token=forward, train_flops_per_token=train)
     return out
 
 
@@ -838,7 +860,8 @@ def report_peak(res, spec):
     return ["Peak: " + res["arithmetic"] + ".", "",
             f"Flops per token: forward 2 x 4H x (E + H) = 2 x {4 * h} x {e + h} = {fwd:,}; "
             f"training about 3x that = {train:,} (the gate nonlinearities, the embedding, "
-            "the head and Adam are not counted, so these shares are lower bounds).", "",
+            "the head and Adam are not counted, so these shares are lower bounds). The step and "
+            "the bare layer are timed in one process, their windows taking turns.", "",
             "| what | tokens/s | GFLOP/s | share of peak |", "|---|---:|---:|---:|",
             row("`lstm` training step (whole step: embedding, LSTM, head, clip, Adam)",
                 step, train),

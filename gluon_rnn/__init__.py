@@ -31,7 +31,7 @@ def _physical_cores():
 def _default_threads():
     # Left to itself mxnet 1.9 gives its operators half the logical CPUs (it assumes two
     # hyper-threads per core), which idles half of a machine without them: training ran
-    # 1.79x faster on 2 cores with OMP_NUM_THREADS=2 (benchmarks/RESULTS.md, "Knobs").
+    # 1.4x-1.8x faster on 2 cores with OMP_NUM_THREADS=2 (benchmarks/RESULTS.md, "Knobs").
     # mxnet reads the variable once, when it loads, so this must come first. A user's own
     # setting wins; the processes of a distributed job share the machine and keep mxnet's.
     if "OMP_NUM_THREADS" in os.environ or "DMLC_ROLE" in os.environ or "mxnet" in sys.modules:
