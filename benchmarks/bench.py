@@ -138,20 +138,11 @@ def _build(arch, mode, spec, ctx):
     return _hybridize(net, mode)
 
 
-def _median_window(run, spec):
-    """`run(k)` does k steps and returns the seconds they took. Warm up, size a window to
-    about `window_seconds`, then time `repeats` windows; median seconds per step."""
-    run(spec["warmup"])
-    estimate = run(1)
-    steps = int(min(spec["max_steps"], max(1, round(spec["window_seconds"] / estimate))))
-    windows = [run(steps) / steps for _ in range(spec["repeats"])]
-    return statistics.median(windows), windows, steps
-
-
 def _interleaved_windows(runs, spec):
-    """`_median_window` for several `run(k)` functions at once: each is warmed up and sized
-    alone, then the timed windows take turns (a, b, c, a, b, c, ...), so that a slow spell
-    of a shared machine hits all of them alike. Name -> median seconds per step."""
+    """Each `run(k)` of `runs` does k steps and returns the seconds they took. Warm each up
+    and size its window to about `window_seconds`, then time `repeats` windows of each, the
+    runs taking turns (a, b, c, a, b, c, ...) so that a slow spell of a shared machine hits
+    all of them alike. Name -> (median seconds per step, the windows, steps per window)."""
     steps = {}
     for name, run in runs.items():
         run(spec["warmup"])
@@ -161,7 +152,13 @@ def _interleaved_windows(runs, spec):
     for _ in range(spec["repeats"]):
         for name, run in runs.items():
             windows[name].append(run(steps[name]) / steps[name])
-    return {name: statistics.median(w) for name, w in windows.items()}
+    return {name: (statistics.median(windows[name]), windows[name], steps[name])
+            for name in runs}
+
+
+def _median_window(run, spec):
+    """`_interleaved_windows` of one run: (median seconds per step, windows, steps)."""
+    return _interleaved_windows({"run": run}, spec)["run"]
 
 
 def _train_step_runner(arch, mode, spec, ctx, n):
@@ -282,8 +279,9 @@ def task_peak(spec):
     # in separate processes, the two drifted apart by a fifth or more between runs on a shared
     # virtual machine, enough to show the whole step faster than its own layer.
     step = _train_step_runner("lstm", "static", spec, ctx, n)
-    sec = _interleaved_windows({"forward": forward, "forward_backward": forward_backward,
-                                "step": step}, spec)
+    timed = _interleaved_windows({"forward": forward, "forward_backward": forward_backward,
+                                  "step": step}, spec)
+    sec = {name: median for name, (median, _, _) in timed.items()}
     return {"gemm_size": size, "gemm_seconds": gemm_seconds,
             "gemm_flops_per_second": 2 * size ** 3 / gemm_seconds,
             "layer_forward_tokens_per_second": n * t / sec["forward"],
