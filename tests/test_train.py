@@ -173,7 +173,7 @@ def test_weight_average_follows_its_formula_and_swaps_in_place():
     average into a hybridized (static_alloc) net and the trained weights back afterwards."""
     import mxnet as mx
     from gluon_rnn import build_model
-    from gluon_rnn.train import WeightAverage
+    from gluon_rnn.loop import WeightAverage
     net = build_model("mean", 50, embed_size=4, hidden_size=4)
     net.initialize(mx.init.Xavier())
     net.hybridize(static_alloc=True)

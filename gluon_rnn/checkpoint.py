@@ -1,0 +1,96 @@
+"""A run's checkpoint: what `--resume` continues from.
+
+`checkpoint/` in a run directory holds the parameters and the optimizer state of the last
+complete epoch, the best epoch's parameters and `state.json`, which names them. No pickle:
+gluon's Trainer.save_states pickles the optimizer, so the Adam moments are saved as NDArrays
+(MXNet's own format) and the update counts as JSON.
+"""
+import json
+from pathlib import Path
+
+import mxnet as mx
+
+from .errors import UserError
+from .model_io import atomic_save, atomic_write_json
+
+
+def _trainer_state(trainer):
+    arrays, counts = {}, {}
+    for k, updater in enumerate(trainer._updaters):
+        for idx, state in updater.states.items():
+            parts = state if isinstance(state, (list, tuple)) else [state]
+            for j, arr in enumerate(parts):
+                if arr is not None:
+                    arrays[f"{k}:{idx}:{j}"] = arr
+    opt = trainer._optimizer
+    for dev, per_index in opt._all_index_update_counts.items():
+        counts[str(dev)] = {str(i): n for i, n in per_index.items()}
+    return arrays, {"num_update": opt.num_update, "index_update_counts": counts}
+
+
+def _load_trainer_state(trainer, arrays, counts, ctx):
+    trainer._init_kvstore()  # creates the updaters
+    grouped = {}
+    for key, arr in arrays.items():
+        k, idx, j = (int(x) for x in key.split(":"))
+        grouped.setdefault((k, idx), {})[j] = arr
+    for (k, idx), parts in grouped.items():
+        updater = trainer._updaters[k]
+        state = tuple(parts[j].as_in_context(ctx[k]) for j in sorted(parts))
+        updater.states[idx] = state if len(state) > 1 else state[0]
+        updater.states_synced[idx] = True
+    opt = trainer._optimizer
+    opt.num_update = counts["num_update"]
+    opt._all_index_update_counts = {int(d): {int(i): n for i, n in per.items()}
+                                    for d, per in counts["index_update_counts"].items()}
+    opt._index_update_count = opt._all_index_update_counts.setdefault(0, {})
+
+
+def save_checkpoint(out, epoch, net, trainer, state, average=None):
+    """Parameters and optimizer state of `epoch`, then state.json, which names them: the
+    rename of state.json is the commit, so a kill at any moment leaves the previous epoch
+    intact. Files no longer named are removed afterwards.
+
+    With a `WeightAverage`, epoch-N.params holds the average (what was validated, what the
+    best epoch keeps) and epoch-N.trained.params the weights training goes on from."""
+    ckpt = Path(out) / "checkpoint"
+    ckpt.mkdir(parents=True, exist_ok=True)
+    params_name, states_name = f"epoch-{epoch:04d}.params", f"epoch-{epoch:04d}.states"
+    extra = {}
+    if average is not None:
+        extra = {"last_trained": f"epoch-{epoch:04d}.trained.params",
+                 "average_updates": average.num_updates}
+        atomic_save(ckpt / extra["last_trained"], net.save_parameters)
+        with average.swapped():
+            atomic_save(ckpt / params_name, net.save_parameters)
+    else:
+        state = {k: v for k, v in state.items() if k not in ("last_trained", "average_updates")}
+        atomic_save(ckpt / params_name, net.save_parameters)
+    arrays, counts = _trainer_state(trainer)
+    atomic_save(ckpt / states_name, lambda p: mx.nd.save(p, arrays))
+    state = dict(state, epoch=epoch, last_params=params_name, last_states=states_name,
+                 optimizer=counts, **extra)
+    atomic_write_json(ckpt / "state.json", state)
+    # Remove what state.json no longer names, temporary files of a killed run included.
+    keep = {params_name, states_name, state["best_params"], "state.json", *extra.values()}
+    for f in ckpt.iterdir():
+        if f.name not in keep:
+            f.unlink()
+    return state
+
+
+def load_checkpoint(out, net, trainer, ctx):
+    ckpt = Path(out) / "checkpoint"
+    path = ckpt / "state.json"
+    if not path.exists():
+        raise UserError(f"{path}: no checkpoint to resume from (train without --resume first)")
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        # training goes on from the trained weights, not from their average
+        net.load_parameters(str(ckpt / state.get("last_trained", state["last_params"])), ctx=ctx)
+        arrays = mx.nd.load(str(ckpt / state["last_states"]))
+    except (json.JSONDecodeError, KeyError, mx.base.MXNetError, OSError) as err:
+        what = type(err).__name__ if isinstance(err, mx.base.MXNetError) else err
+        raise UserError(f"{ckpt}: damaged checkpoint ({what})")
+    _load_trainer_state(trainer, arrays, state["optimizer"], ctx)
+    return state

@@ -1,0 +1,150 @@
+"""The loop's two verbs, shared by training, evaluation and the notebooks.
+
+    train_epoch(net, loader, loss_fn, trainer, ctx, clip=...)   -> dict of train statistics
+    evaluate(net, loader, ctx, num_classes)                      -> dict of loss, acc, confusion
+
+plus `seed_everything` and `WeightAverage` (an exponential moving average of the weights).
+`gluon_rnn.train` orchestrates whole runs with them; `gluon_rnn.evaluate` scores a saved model
+with `evaluate` alone, without the trainer.
+"""
+import contextlib
+import math
+import random
+import sys
+import time
+
+import mxnet as mx
+import numpy as np
+from mxnet import autograd, gluon
+from tqdm import tqdm
+
+from . import distributed
+from .errors import UserError
+from .metrics import confusion_matrix
+
+
+class TrainingDiverged(UserError):
+    pass
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def seed_everything(seed):
+    random.seed(seed)
+    np.random.seed(seed % 2**32)  # gluonnlp's samplers shuffle with np.random
+    mx.random.seed(seed)          # initialisation and dropout, every device
+
+
+def _split(batch, ctx):
+    return [gluon.utils.split_and_load(x, ctx, even_split=False) for x in batch]
+
+
+def train_epoch(net, loader, loss_fn, trainer, ctx, clip=5.0, num_batches=None, epoch=1,
+                progress=True, kv=None, average=None):
+    """One pass over `loader` (or its first `num_batches`); returns loss/acc sums and
+    throughput. `ctx` is a list of contexts (data parallel); `kv` the trainer's kvstore when
+    it spans several workers; `average` a `WeightAverage` to update after every step."""
+    params = [p for p in net.collect_params().values() if p.grad_req != "null"]
+    total = len(loader) if num_batches is None else num_batches
+    loss_sum = correct = count = real_tokens = all_tokens = 0.0
+    start = time.time()
+    # disable=None: bars only on a terminal, so logs and CI output stay one line an epoch
+    bar = tqdm(total=total, desc=f"epoch {epoch}", leave=False, disable=None if progress else True,
+               unit="batch", file=sys.stderr)
+    for i, batch in enumerate(loader):
+        if i >= total:
+            break
+        tokens, valid_length, label = batch
+        parts = _split(batch, ctx)
+        with autograd.record():
+            outs = [net(t, v) for t, v, _ in zip(*parts)]
+            losses = [loss_fn(o, y) for o, (_, _, y) in zip(outs, zip(*parts))]
+        autograd.backward(losses)
+        batch_loss = sum(float(l.sum().asscalar()) for l in losses)
+        if not math.isfinite(batch_loss):
+            raise TrainingDiverged(
+                f"the loss became {batch_loss} in epoch {epoch}, batch {i + 1}: lower --lr "
+                f"(now {trainer.learning_rate:g}) or turn gradient clipping on (--clip 5)")
+        n = tokens.shape[0]
+        # The gradient is summed over every worker's batch, and batches differ in size (the
+        # last of each bucket is short): every worker must divide by the same total.
+        global_batch = int(distributed.allreduce_sum(kv, np.array([n]))[0]) if kv else n
+        distributed.allreduce_grads(trainer)  # sums over devices and workers
+        if clip:
+            # Gradients are sums over the batch; the trainer divides by its size later, so
+            # clipping the sum at clip*batch clips the mean gradient at `clip`.
+            for c in ctx:
+                gluon.utils.clip_global_norm([p.grad(c) for p in params], clip * global_batch)
+        trainer.update(global_batch)
+        if average is not None:
+            average.update()
+        loss_sum += batch_loss
+        correct += sum(float((o.argmax(axis=1) == y).sum().asscalar())
+                       for o, (_, _, y) in zip(outs, zip(*parts)))
+        count += n
+        real_tokens += float(valid_length.sum().asscalar())
+        all_tokens += tokens.size
+        elapsed = time.time() - start
+        bar.set_postfix(loss=f"{loss_sum / count:.4f}", tok_s=f"{real_tokens / elapsed:,.0f}")
+        bar.update(1)
+    bar.close()
+    seconds = time.time() - start
+    return {"loss_sum": loss_sum, "correct": correct, "count": count, "tokens": real_tokens,
+            "padded_tokens": all_tokens - real_tokens, "seconds": seconds}
+
+
+def evaluate(net, loader, ctx, num_classes, loss_fn=None):
+    """Loss, accuracy and confusion matrix of `net` on every batch of `loader`."""
+    loss_fn = loss_fn or gluon.loss.SoftmaxCrossEntropyLoss()
+    c = ctx[0] if isinstance(ctx, (list, tuple)) else ctx
+    loss_sum, labels, preds = 0.0, [], []
+    for tokens, valid_length, label in loader:
+        tokens, valid_length, label = (x.as_in_context(c) for x in (tokens, valid_length, label))
+        out = net(tokens, valid_length)
+        loss_sum += float(loss_fn(out, label).sum().asscalar())
+        labels.append(label.asnumpy().astype(np.int64))
+        preds.append(out.argmax(axis=1).asnumpy().astype(np.int64))
+    labels = np.concatenate(labels) if labels else np.zeros(0, np.int64)
+    preds = np.concatenate(preds) if preds else np.zeros(0, np.int64)
+    n = max(len(labels), 1)
+    return {"loss": loss_sum / n, "acc": float((labels == preds).sum() / n),
+            "confusion": confusion_matrix(labels, preds, num_classes), "count": len(labels)}
+
+
+class WeightAverage:
+    """An exponential moving average of `net`'s parameters (Polyak averaging).
+
+    After each update, avg = d * avg + (1 - d) * w with d = min(decay, (1 + n) / (10 + n))
+    at the n-th update: the short memory at first keeps the random initial weights from
+    lingering in the average of a short run. Late in training the weights wander around a
+    minimum, step by step and batch by batch; their average sits nearer its centre, which
+    often generalises better than any single step's weights.
+
+    `with average.swapped():` puts the average into the net (on every context) and the
+    trained weights back afterwards."""
+
+    def __init__(self, net, decay, ctx, num_updates=0):
+        self.decay, self.num_updates = float(decay), int(num_updates)
+        self.params = list(net.collect_params().values())
+        self.ctx = ctx[0] if isinstance(ctx, (list, tuple)) else ctx
+        self.shadow = [p.data(self.ctx).copy() for p in self.params]
+
+    def update(self):
+        self.num_updates += 1
+        n = self.num_updates
+        d = min(self.decay, (1.0 + n) / (10.0 + n))
+        for p, avg in zip(self.params, self.shadow):
+            if p.grad_req != "null":   # a frozen parameter is its own average
+                avg[:] = d * avg + (1.0 - d) * p.data(self.ctx)
+
+    @contextlib.contextmanager
+    def swapped(self):
+        trained = [p.data(self.ctx).copy() for p in self.params]
+        for p, avg in zip(self.params, self.shadow):
+            p.set_data(avg)
+        try:
+            yield
+        finally:
+            for p, w in zip(self.params, trained):
+                p.set_data(w)
