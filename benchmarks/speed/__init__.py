@@ -1,0 +1,5 @@
+"""The parts of `benchmarks/bench.py`, one concern each:
+
+    config     section names, the shapes of a full and a --quick run, the targets
+    tasks      the child side: what one measuring process runs (imports mxnet)
+"""
