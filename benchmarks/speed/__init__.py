@@ -2,4 +2,5 @@
 
     config     section names, the shapes of a full and a --quick run, the targets
     tasks      the child side: what one measuring process runs (imports mxnet)
+    runner     the parent side: starts the children and keeps what they report
 """
