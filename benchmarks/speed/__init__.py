@@ -4,4 +4,5 @@
     tasks      the child side: what one measuring process runs (imports mxnet)
     runner     the parent side: starts the children and keeps what they report
     machine    CPU model, cores, SIMD flags, clock; the FP32 peak; an LSTM's flops per token
+    sections   one function per section: which children to start, what to keep
 """
