@@ -5,4 +5,6 @@
     runner     the parent side: starts the children and keeps what they report
     machine    CPU model, cores, SIMD flags, clock; the FP32 peak; an LSTM's flops per token
     sections   one function per section: which children to start, what to keep
+    report     RESULTS.md: header, targets, findings, a table per section
+    plot       throughput.png
 """
