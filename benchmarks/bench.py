@@ -6,7 +6,8 @@
     python benchmarks/bench.py --ctx gpu:0             # needs an MXNet GPU build
 
 Writes `RESULTS.md` (tables, machine, the command), `results.json` (every raw number) and
-`throughput.png` into `--out` (default: this folder). Sections, one function each:
+`throughput.png` into `--out` (default: this folder). Sections, one function each
+(speed/sections.py):
 
     train    training tokens/s of every architecture, imperative and hybridized
     cells    the fused `lstm` against the post's per-step `lstm-cells` loop
@@ -21,6 +22,10 @@ Every measurement runs in a fresh child process (`bench.py --child TASK --spec J
 JSON line back) with its environment set explicitly: mxnet reads OMP_NUM_THREADS and
 MXNET_USE_MKLDNN_RNN once, when it loads, and peak RSS belongs to a whole process. Each
 timing is warm-up steps, then several timed windows of steps; the median window is reported.
+
+This file holds the command line and the order of a run; its parts are in speed/: what a
+child measures (tasks), starting children (runner), the CPU and its FP32 peak (machine), the
+sections, RESULTS.md (report) and throughput.png (plot).
 """
 import argparse
 import datetime
