@@ -106,9 +106,9 @@ def report_torch(res):
         r = res["rows"][0]
         lines += ["", f"PyTorch {r['torch_version']}. The plain probe is the same model "
                   "without the length mask (mean over all steps); it is right only for "
-                  "unpadded rows such as these and is kept in `bench.py`, not in the package. "
-                  "Samples per process: " + json.dumps({k: [round(v) for v in vs] for k, vs in
-                                                        r["samples"].items()})]
+                  "unpadded rows such as these and is kept in `speed/tasks.py`, not in the "
+                  "package. Samples per process: "
+                  + json.dumps({k: [round(v) for v in vs] for k, vs in r["samples"].items()})]
     return lines
 
 
