@@ -268,7 +268,7 @@ class SentimentNet(HybridBlock):
     stacked recurrent layers.
 
     `states` (optional, a list as from `begin_state(N)`) are the encoder's initial states;
-    zeros when left out. A hybridized net keeps the argument list of its first call."""
+    zeros when left out. Calls with and without states may alternate, hybridized too."""
 
     arch = None
 
@@ -337,6 +337,18 @@ class SentimentNet(HybridBlock):
         if freeze:
             weight.grad_req = "null"
             self.config["freeze_embedding"] = True
+
+    def forward(self, tokens, valid_length, states=None):
+        # A hybridized block caches the graph of its first call's argument list and refuses
+        # another one ("argument structure does not match the cached version"). With and
+        # without states are two graphs: switching from one to the other rebuilds it.
+        with_states = states is not None
+        if getattr(self, "_graph_with_states", with_states) != with_states:
+            self._clear_cached_op()
+        self._graph_with_states = with_states
+        if with_states:
+            return super().forward(tokens, valid_length, states)
+        return super().forward(tokens, valid_length)
 
     def hybrid_forward(self, F, tokens, valid_length, states=None):
         x = self.embed_dropout(self.word_dropout(self.embedding(tokens)))  # (N, T, E)

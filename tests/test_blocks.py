@@ -247,6 +247,24 @@ def test_begin_state_shapes_and_use(arch, hybridize):
     assert np.abs(changed - default).max() > 1e-4
 
 
+@pytest.mark.parametrize("arch", ARCHS)
+def test_hybridized_net_takes_calls_with_and_without_states(arch):
+    """A hybridized net first called without states, then with them, then without again:
+    every call answers as the same net does eagerly (MXNet alone refuses the second call,
+    "argument structure does not match the cached version")."""
+    net = make_net(arch)
+    tokens, valid_length = make_batch([5, 3, 1], T=5)
+    mx.random.seed(SEED)
+    states = [nd.random.normal(shape=s.shape) for s in net.begin_state(3)]
+    eager_default = net(tokens, valid_length).asnumpy()
+    eager_states = net(tokens, valid_length, states).asnumpy()
+    net.hybridize(static_alloc=True)
+    for with_states in (False, True, False, True):
+        out = net(tokens, valid_length, states) if with_states else net(tokens, valid_length)
+        expected = eager_states if with_states else eager_default
+        np.testing.assert_allclose(out.asnumpy(), expected, rtol=0, atol=1e-5)
+
+
 def train_step(net, tokens, valid_length):
     trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 1.0})
     label = nd.array([0, 1, 2])
