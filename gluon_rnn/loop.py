@@ -37,6 +37,10 @@ def seed_everything(seed):
 
 
 def _split(batch, ctx):
+    """Each of (tokens, valid_length, label) cut along N into one slice per device. A batch
+    with fewer examples than devices (the last of a bucket can hold one) goes to its first N
+    devices: `split_and_load` cannot make an empty slice."""
+    ctx = ctx[:batch[0].shape[0]]
     return [gluon.utils.split_and_load(x, ctx, even_split=False) for x in batch]
 
 
@@ -61,6 +65,13 @@ def train_epoch(net, loader, loss_fn, trainer, ctx, clip=5.0, num_batches=None, 
             outs = [net(t, v) for t, v, _ in zip(*parts)]
             losses = [loss_fn(o, y) for o, (_, _, y) in zip(outs, zip(*parts))]
         autograd.backward(losses)
+        for c in ctx[len(outs):]:
+            # No backward ran on this device: its gradients are still the previous step's,
+            # and the sum over devices must not count them again. Zeros are this step's
+            # gradient there; the flag tells the Trainer so (backward would have set it).
+            for p in params:
+                p.grad(c)[:] = 0
+                p.data(c)._fresh_grad = True
         batch_loss = sum(float(l.sum().asscalar()) for l in losses)
         if not math.isfinite(batch_loss):
             raise TrainingDiverged(

@@ -29,6 +29,57 @@ def test_two_cpu_devices_match_one(tiny_tsv, tmp_path):
     assert json.loads((tmp_path / "two" / "metrics.json").read_text())["context"] == "cpu:0,cpu:1"
 
 
+def test_two_devices_sum_the_gradients_of_one_for_every_batch_size():
+    """Batches of 5, 1, 3 and 1 examples (1 is fewer than the 2 devices) on cpu:0,cpu:1 move
+    every parameter exactly as one device does: the devices' gradients add up to the one
+    device's gradient (plain SGD, so a wrong sum shows in the step)."""
+    import mxnet as mx
+    import numpy as np
+    from mxnet import gluon
+    from gluon_rnn import build_model
+    from gluon_rnn.loop import train_epoch
+
+    rng = np.random.RandomState(0)
+    batches = []
+    for n in (5, 1, 3, 1):
+        lengths = rng.randint(1, 7, size=n)
+        tokens = rng.randint(2, 30, size=(n, 6)).astype("float32")
+        for row, length in enumerate(lengths):
+            tokens[row, length:] = 0
+        batches.append((mx.nd.array(tokens), mx.nd.array(lengths),
+                        mx.nd.array(rng.randint(0, 2, size=n))))
+    initial, trained = None, []
+    for ctx in ([mx.cpu(0)], [mx.cpu(0), mx.cpu(1)]):
+        net = build_model("mean", 30, embed_size=4, hidden_size=4)
+        net.initialize(mx.init.Xavier(), ctx=ctx)
+        params = net._collect_params_with_prefix()
+        if initial is None:
+            initial = {k: p.data(ctx[0]).copy() for k, p in params.items()}
+        for k, p in params.items():
+            p.set_data(initial[k])
+        net.hybridize(static_alloc=True)
+        trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.5},
+                                kvstore="device", update_on_kvstore=False)
+        stats = train_epoch(net, batches, gluon.loss.SoftmaxCrossEntropyLoss(), trainer, ctx,
+                            clip=0, progress=False)
+        assert stats["count"] == 10
+        trained.append([{k: p.data(c).asnumpy() for k, p in params.items()} for c in ctx])
+    (one,), two = trained
+    for device in two:
+        for k in one:
+            assert not np.allclose(one[k], initial[k].asnumpy()), k   # it trained
+            np.testing.assert_allclose(device[k], one[k], rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+def test_readme_multi_device_command_trains(tmp_path):
+    """The README's way to try several devices on one machine; the sample's buckets end in
+    batches of one example."""
+    proc = run_module("gluon_rnn.train", "--data", "data/sample.tsv", "--ctx", "cpu:0,cpu:1",
+                      "--epochs", "1", "--out", tmp_path / "two")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "two" / "metrics.json").read_text())["context"] == "cpu:0,cpu:1"
+
+
 def test_dist_sync_two_workers_end_with_equal_parameters(tiny_tsv, tmp_path):
     out = tmp_path / "dist"
     proc = run_module("gluon_rnn.launch", "-n", "2", "-s", "1", "--", sys.executable, "-m",
