@@ -62,6 +62,24 @@ def _check_mxnet():
         raise ImportError(f"gluon_rnn needs mxnet 1.9.x, found {mxnet.__version__}")
 
 
+def _quiet_interrupt_in_commands():
+    """Ctrl-C while `python -m gluon_rnn.<command>` is still importing mxnet (seconds on a
+    busy machine) ends as it does later in the command, with `interrupted` and no traceback
+    through the import machinery. Only for the package's commands: Python sets argv[0] to
+    "-m" while it imports the package of the module it was asked to run."""
+    if sys.argv[:1] != ["-m"]:
+        return
+    previous = sys.excepthook
+
+    def hook(kind, value, traceback):
+        if issubclass(kind, KeyboardInterrupt):
+            print("interrupted", file=sys.stderr)
+            return
+        previous(kind, value, traceback)
+    sys.excepthook = hook
+
+
+_quiet_interrupt_in_commands()
 _default_threads()
 _check_mxnet()
 
