@@ -31,7 +31,7 @@ import numpy as np
 from gluonnlp.data.batchify import Pad, Stack, Tuple
 from mxnet import gluon
 
-from .errors import UserError, run_cli
+from .errors import ArgumentParser, UserError, run_cli
 from .sources import _atomic, clean_text, load_imdb, read_labelled_file
 
 PAD, UNK = "<pad>", "<unk>"
@@ -116,7 +116,7 @@ def _split(records, rng):
 
 
 def load_corpus(dataset=None, data=None, text_column=None, label_column=None, data_dir=None,
-                limit=None, dedup=True, seed=0):
+                limit=None, dedup=True, seed=0, encoding=None):
     """Read a named `dataset` ("imdb") or a file `data`, de-duplicate (by default), take a
     seeded subset of `limit` examples if asked, and split with `seed`.
 
@@ -131,7 +131,8 @@ def load_corpus(dataset=None, data=None, text_column=None, label_column=None, da
         raise UserError(f"--limit must be at least 1, got {limit}")
     origin = None
     if data is not None:
-        records = [(t, y, None) for t, y in read_labelled_file(data, text_column, label_column)]
+        records = [(t, y, None) for t, y in read_labelled_file(data, text_column, label_column,
+                                                                encoding)]
         source, name = f"file:{data}", Path(data).name
     elif dataset == "imdb":
         records, source, origin = load_imdb(data_dir)
@@ -341,25 +342,34 @@ def corpus_info(corpus):
     return info
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m gluon_rnn.data",
-                                     description="Inspect a dataset before training on it.")
+def build_parser():
+    parser = ArgumentParser(prog="python -m gluon_rnn.data",
+                            description="Inspect a dataset before training on it.")
     commands = parser.add_subparsers(dest="command", required=True)
-    info = commands.add_parser("info", help="counts, duplicates, splits and token lengths as JSON")
+    info = commands.add_parser("info", help="counts, duplicates, splits and token lengths as JSON",
+                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     source = info.add_mutually_exclusive_group(required=True)
     source.add_argument("--dataset", choices=["imdb"], help="a named dataset")
     source.add_argument("--data", help="LABEL<TAB>TEXT file, or CSV/TSV with a header")
     info.add_argument("--text-column", help="text column of a CSV/TSV (auto-detected when obvious)")
-    info.add_argument("--label-column", help="label column of a CSV/TSV")
-    info.add_argument("--data-dir", help="dataset cache (default $GLUON_RNN_DATA or ~/.cache/gluon_rnn)")
+    info.add_argument("--label-column", help="label column of a CSV/TSV (auto-detected when obvious)")
+    info.add_argument("--encoding", help="the file's text encoding, e.g. cp1252 or latin-1 "
+                                         "(none: UTF-8, with or without a BOM)")
+    info.add_argument("--data-dir", help="dataset cache (none: $GLUON_RNN_DATA or ~/.cache/gluon_rnn)")
     info.add_argument("--no-dedup", action="store_true",
                       help="keep duplicate texts (a random split over all lines, as in the post)")
-    info.add_argument("--limit", type=int, help="a seeded subset of N examples")
+    info.add_argument("--limit", type=int, help="a seeded subset of N examples (none: all)")
     info.add_argument("--seed", type=int, default=0, help="seed of the split and the subset")
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
     args = parser.parse_args(argv)
     corpus = load_corpus(dataset=args.dataset, data=args.data, text_column=args.text_column,
                          label_column=args.label_column, data_dir=args.data_dir,
-                         limit=args.limit, dedup=not args.no_dedup, seed=args.seed)
+                         limit=args.limit, dedup=not args.no_dedup, seed=args.seed,
+                         encoding=args.encoding)
     info = corpus_info(corpus)
     info.update(dedup=not args.no_dedup, seed=args.seed, limit=args.limit)
     print(json.dumps(info, indent=2, ensure_ascii=False))

@@ -3,6 +3,7 @@
     python -m gluon_rnn.predict --model runs/mean-20261123-101500 "a moving, funny film" "dull"
     python -m gluon_rnn.predict --model DIR --file reviews.txt --json     # one text a line
     echo "what a waste of time" | python -m gluon_rnn.predict --model DIR --file -
+    python -m gluon_rnn.predict --model DIR --file export.txt --encoding cp1252
 
 Each text gets one line: the label name, its probability, the text. A text with no word the
 vocabulary knows (or no word at all) still gets a finite prediction, flagged as such: the
@@ -10,14 +11,16 @@ model then sees only padding or unknown tokens, so its answer reflects the train
 """
 import argparse
 import json
+import re
 import sys
 
 import mxnet as mx
 import numpy as np
 from gluonnlp.data.batchify import Pad
 
-from .errors import UserError, run_cli
+from .errors import ArgumentParser, UserError, run_cli
 from .model_io import encode_texts, load_model_dir
+from .sources import decode_bytes
 
 
 def predict_texts(net, vocab, config, texts, batch_size=256, ctx=None):
@@ -53,27 +56,42 @@ def _read_texts(args):
             raise UserError("nothing to predict: give texts as arguments or --file F ('-' for stdin)")
         return list(args.texts)
     if args.file == "-":
-        return [line.rstrip("\r\n") for line in sys.stdin]
-    try:
-        with open(args.file, encoding="utf-8-sig") as f:
-            return [line.rstrip("\r\n") for line in f]
-    except FileNotFoundError:
-        raise UserError(f"{args.file}: no such file")
-    except IsADirectoryError:
-        raise UserError(f"{args.file}: is a directory, expected a text file")
-    except UnicodeDecodeError as err:
-        raise UserError(f"{args.file}: not UTF-8 text (byte {err.start})")
+        if args.encoding is None:
+            return [line.rstrip("\r\n") for line in sys.stdin]
+        raw, name = sys.stdin.buffer.read(), "<stdin>"
+    else:
+        try:
+            with open(args.file, "rb") as f:
+                raw, name = f.read(), args.file
+        except FileNotFoundError:
+            raise UserError(f"{args.file}: no such file") from None
+        except IsADirectoryError:
+            raise UserError(f"{args.file}: is a directory, expected a text file") from None
+        except OSError as err:
+            raise UserError(f"{args.file}: cannot read: {err.strerror}") from None
+    # one text a line, split at \n, \r\n or \r as reading the file as text would split it
+    lines = re.split(r"\r\n|\r|\n", decode_bytes(raw, name, args.encoding))
+    return lines[:-1] if lines[-1] == "" else lines
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m gluon_rnn.predict",
-                                     description="Label texts with a trained model directory.")
+def build_parser():
+    parser = ArgumentParser(prog="python -m gluon_rnn.predict",
+                            description="Label texts with a trained model directory.",
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--model", required=True, help="run directory written by gluon_rnn.train")
     parser.add_argument("texts", nargs="*", help="texts to label")
     parser.add_argument("--file", help="one text a line; '-' reads standard input")
+    parser.add_argument("--encoding", help="text encoding of --file, e.g. cp1252 or latin-1 "
+                                           "(none: UTF-8, with or without a BOM)")
     parser.add_argument("--json", action="store_true", help="one JSON object a line")
-    parser.add_argument("--batch-size", type=int, default=256)
-    args = parser.parse_args(argv)
+    parser.add_argument("--batch-size", type=int, default=256, help="texts per batch")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if args.batch_size < 1:
+        raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
     texts = _read_texts(args)
     net, vocab, config = load_model_dir(args.model)
     for r in predict_texts(net, vocab, config, texts, args.batch_size):

@@ -13,6 +13,7 @@ Two kinds of input:
 
 What becomes of the records (de-duplication, splits, vocabulary, batches) is `gluon_rnn.data`.
 """
+import codecs
 import contextlib
 import csv
 import hashlib
@@ -61,8 +62,37 @@ def clean_text(text):
 
 # ---------------------------------------------------------------- a user's file
 
-def _read_text(path):
-    """The file's text, decoded as UTF-8 (a BOM is dropped); LF and CRLF both work."""
+def check_encoding(name):
+    """`name` if Python knows the encoding (`cp1252`, `latin-1`, `utf-16`...), else UserError."""
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise UserError(f"--encoding {name!r}: unknown encoding (try utf-8, cp1252 or "
+                        f"latin-1)") from None
+    return name
+
+
+def decode_bytes(raw, path, encoding=None):
+    """`raw` decoded as `encoding`, or as UTF-8 when it is None; a UTF-8 byte order mark is
+    dropped either way. Undecodable bytes are refused with the line and the byte, never
+    replaced: a silently garbled text still trains, badly."""
+    name = check_encoding(encoding) if encoding else "utf-8"
+    codec = "utf-8-sig" if codecs.lookup(name).name == "utf-8" else name
+    try:
+        return raw.decode(codec)
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        hint = ("save the file as UTF-8, or name its encoding with --encoding (e.g. "
+                "--encoding cp1252 for a Windows export)") if not encoding else \
+            "is --encoding right?"
+        raise UserError(f"{path}:{line}: not {encoding or 'UTF-8'} text (byte "
+                        f"0x{raw[err.start]:02x}); "
+                        f"{hint}") from None
+
+
+def _read_text(path, encoding=None):
+    """The file's text, decoded as UTF-8 or `encoding` (a BOM is dropped); LF and CRLF both
+    work."""
     path = Path(path)
     if path.is_dir():
         raise UserError(f"{path}: is a directory, expected a file")
@@ -72,12 +102,7 @@ def _read_text(path):
         raise UserError(f"{path}: no such file") from None
     except OSError as err:
         raise UserError(f"{path}: cannot read: {err.strerror}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = raw.count(b"\n", 0, err.start) + 1
-        raise UserError(f"{path}:{line}: not UTF-8 text (byte 0x{raw[err.start]:02x}); "
-                        f"save the file as UTF-8") from None
+    text = decode_bytes(raw, path, encoding)
     if not text.strip():
         raise UserError(f"{path}: empty file")
     return text
@@ -142,15 +167,16 @@ def _read_table(path, text, delimiter, text_column, label_column):
     return rows
 
 
-def read_labelled_file(path, text_column=None, label_column=None):
-    """(text, label string) pairs of a user's file, in file order.
+def read_labelled_file(path, text_column=None, label_column=None, encoding=None):
+    """(text, label string) pairs of a user's file, in file order, decoded as UTF-8 unless
+    `encoding` names another encoding.
 
     The format is told from the first line: when it holds a known column name
     (`TEXT_COLUMNS`, `LABEL_COLUMNS`), or the caller names a column, the file is a table
     with a header (tab-separated if the first line has a tab, else comma-separated);
     otherwise it must be `LABEL<TAB>TEXT` lines.
     """
-    text = _read_text(path)
+    text = _read_text(path, encoding)
     first = text.lstrip("\r\n").split("\n", 1)[0].rstrip("\r")
     delimiter = "\t" if "\t" in first else ","
     header = next(csv.reader([first], delimiter=delimiter))
