@@ -1,11 +1,15 @@
 """A run's checkpoint: what `--resume` continues from.
 
 `checkpoint/` in a run directory holds the parameters and the optimizer state of the last
-complete epoch, the best epoch's parameters and `state.json`, which names them. No pickle:
+complete epoch, the best epoch's parameters and `state.json`, which names them and records
+the run's settings and a fingerprint of its training data. The saved settings are what a
+resumed run continues with (`resume_config`). No pickle:
 gluon's Trainer.save_states pickles the optimizer, so the Adam moments are saved as NDArrays
 (MXNet's own format) and the update counts as JSON.
 """
+import dataclasses
 import json
+import math
 from pathlib import Path
 
 import mxnet as mx
@@ -89,8 +93,71 @@ def load_checkpoint(out, net, trainer, ctx):
         # training goes on from the trained weights, not from their average
         net.load_parameters(str(ckpt / state.get("last_trained", state["last_params"])), ctx=ctx)
         arrays = mx.nd.load(str(ckpt / state["last_states"]))
-    except (json.JSONDecodeError, KeyError, mx.base.MXNetError, OSError) as err:
-        what = type(err).__name__ if isinstance(err, mx.base.MXNetError) else err
-        raise UserError(f"{ckpt}: damaged checkpoint ({what})")
+    except (json.JSONDecodeError, KeyError, mx.base.MXNetError, OSError, AssertionError,
+            ValueError) as err:
+        # MXNet's own messages are a C++ stack trace or a bare AssertionError: name the file.
+        what = type(err).__name__ if isinstance(err, (mx.base.MXNetError, AssertionError)) else err
+        raise UserError(f"{ckpt}: damaged checkpoint, or not one of this model ({what})")
     _load_trainer_state(trainer, arrays, state["optimizer"], ctx)
     return state
+
+
+# --------------------------------------------------------------------------- resume rules
+
+# What `--resume` may change: how many epochs to run (to extend a finished run), the
+# patience of early stopping, the devices, and where a dataset's cache lives. Everything
+# else decides the model, the data, the split or the course of training: it comes from the
+# saved run, and a flag that asks for another value is refused.
+RESUME_MAY_CHANGE = ("epochs", "patience", "ctx", "data_dir", "out", "resume", "progress")
+
+
+def read_state(out):
+    """checkpoint/state.json of the run in `out`, as a dict."""
+    path = Path(out) / "checkpoint" / "state.json"
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{out}: nothing to resume (no checkpoint/state.json)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise UserError(f"{path}: damaged checkpoint ({err})") from None
+    if not isinstance(state, dict):
+        raise UserError(f"{path}: damaged checkpoint (not a JSON object)")
+    return state
+
+
+def _same(a, b):
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=0.0)
+        except (TypeError, ValueError):
+            return False
+    return a == b
+
+
+def _shown(value):
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return "(none)" if value is None else str(value)
+
+
+def resume_config(cfg, given, saved):
+    """The config a resumed run goes on with: the saved run's value for every field, except
+    fields in `RESUME_MAY_CHANGE` that were `given`. A given field outside of them whose value
+    differs from the saved one raises UserError naming the flag and both values. `data` is
+    compared by content afterwards (`rundir.same_data`): the same file may have moved."""
+    if not saved:   # a checkpoint of an older version, which did not record its settings
+        return cfg
+    values = {}
+    for f in dataclasses.fields(cfg):
+        name, value = f.name, getattr(cfg, f.name)
+        if name not in saved or (name in given and name in RESUME_MAY_CHANGE):
+            values[name] = value
+            continue
+        old = saved[name]
+        if name in given and name != "data" and not _same(value, old):
+            raise UserError(
+                f"--{name.replace('_', '-')} {_shown(value)} differs from the run being resumed "
+                f"({_shown(old)}): --resume continues that run with its own settings; leave "
+                f"the flag out, or start a new run in another --out")
+        values[name] = value if name == "data" and name in given else old
+    return dataclasses.replace(cfg, **values)

@@ -1,54 +1,145 @@
 """Score a trained model directory on labelled data: accuracy, loss, per-class
 precision/recall/F1 and the confusion matrix, as text or JSON.
 
+    python -m gluon_rnn.evaluate --model runs/mean-20261123-101500           # the run's own test split
     python -m gluon_rnn.evaluate --model runs/mean-20261123-101500 --dataset imdb
     python -m gluon_rnn.evaluate --model DIR --data reviews.tsv --split all --json
 
-`--split test` (the default) rebuilds the same seeded, de-duplicated test split the training
-run used (same --seed, --no-dedup and --limit); `--split all` scores every example of the file.
+By default `evaluate` scores the run's own test split: the model directory records the data
+it was trained on (a fingerprint of the file, or the dataset's origin) and how it was split
+(seed, limit, de-duplication, columns, encoding), so the split is rebuilt exactly and the
+accuracy is the one in the run's metrics.json. Data other than the run's was never split by
+it: all of it is unseen, and it is scored whole (`--split all`). `--seed`, `--limit` and
+`--no-dedup` override the run's values (the split is then another one, and a note says so).
 """
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import mxnet as mx
 
 from . import data as gdata
-from .errors import UserError, run_cli
+from . import rundir
+from .errors import ArgumentParser, UserError, run_cli
 from .loop import evaluate
 from .metrics import format_report, report
 from .model_io import atomic_write_json, encode_texts, load_model_dir
 from .plots import plot_confusion_matrix
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m gluon_rnn.evaluate",
-                                     description="Score a trained model on labelled data.")
+def build_parser():
+    parser = ArgumentParser(prog="python -m gluon_rnn.evaluate",
+                            description="Score a trained model on labelled data.",
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--model", required=True, help="run directory written by gluon_rnn.train")
-    parser.add_argument("--dataset", help="named dataset: imdb")
+    parser.add_argument("--dataset", help="named dataset: imdb (none, and no --data: the "
+                                          "data the model was trained on)")
     parser.add_argument("--data", help="LABEL<TAB>TEXT file, or CSV/TSV with a header")
-    parser.add_argument("--text-column")
-    parser.add_argument("--label-column")
-    parser.add_argument("--data-dir", help="dataset cache directory")
-    parser.add_argument("--split", choices=["test", "all"], default="test")
-    parser.add_argument("--no-dedup", action="store_true")
-    parser.add_argument("--limit", type=int)
-    parser.add_argument("--seed", type=int, default=0, help="the training run's --seed")
-    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--text-column", help="text column of a CSV/TSV (none: the run's, "
+                                              "else auto-detected)")
+    parser.add_argument("--label-column", help="label column of a CSV/TSV (none: the run's, "
+                                               "else auto-detected)")
+    parser.add_argument("--encoding", help="the file's text encoding, e.g. cp1252 (none: the "
+                                           "run's for its own file, else UTF-8)")
+    parser.add_argument("--data-dir", help="dataset cache (none: $GLUON_RNN_DATA or "
+                                           "~/.cache/gluon_rnn)")
+    parser.add_argument("--split", choices=["test", "all"],
+                        help="test: the run's own test split, rebuilt; all: every example "
+                             "(none: test for the run's data, all for other data)")
+    parser.add_argument("--no-dedup", action="store_true", default=None,
+                        help="keep duplicate texts (none: as the run did)")
+    parser.add_argument("--limit", type=int, help="a seeded subset of N examples (none: as "
+                                                  "the run did)")
+    parser.add_argument("--seed", type=int, help="seed of the split (none: the run's)")
+    parser.add_argument("--batch-size", type=int, default=256, help="examples per batch")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--out", help="also write evaluation.json and confusion_matrix.png here")
-    args = parser.parse_args(argv)
-    if bool(args.dataset) == bool(args.data):
-        raise UserError("give exactly one of --dataset or --data")
+    parser.add_argument("--out", help="also write evaluation.json and confusion_matrix.png "
+                                      "into this directory")
+    return parser
+
+
+def _note(text):
+    print(f"note: {text}", file=sys.stderr)
+
+
+def _which_data(args, run):
+    """(dataset, data) to score: the flags, else the data the run was trained on."""
+    if args.dataset and args.data:
+        raise UserError("give at most one of --dataset or --data")
+    if args.dataset or args.data:
+        return args.dataset, args.data
+    if not run:
+        raise UserError(f"{args.model}: this model directory does not record its data (an "
+                        f"older version wrote it): give --dataset or --data")
+    return (None, run["data"]) if run.get("data") else (run["dataset"], None)
+
+
+def load_examples(args, run):
+    """(corpus, examples, split) as the flags and the run's record ask."""
+    dataset, data = _which_data(args, run)
+    recorded = (run or {}).get("fingerprint")
+    same = None   # unknown: a directory of an older version records no data
+    if recorded and data is not None:
+        same = rundir.same_data(rundir.data_fingerprint(data), recorded)
+    elif recorded:
+        same = recorded.get("kind") == "dataset" and recorded.get("dataset") == dataset
+    split = args.split or ("all" if same is False else "test")
+    # Reading the run's own file takes its columns and encoding; splitting it, its settings.
+    own = run if same else {}
+    settings = {"text_column": args.text_column or own.get("text_column"),
+                "label_column": args.label_column or own.get("label_column"),
+                "encoding": args.encoding or own.get("encoding"),
+                "seed": 0, "limit": None, "dedup": True}
+    if split == "test":
+        for key, flag, value in (("seed", "--seed", args.seed), ("limit", "--limit", args.limit),
+                                 ("dedup", "--no-dedup",
+                                  None if args.no_dedup is None else not args.no_dedup)):
+            if key in own:
+                settings[key] = own[key]
+            if value is not None:
+                if key in own and value != own[key]:
+                    _note(f"{flag} overrides the run's {key} {own[key]}: this test split is "
+                          f"not the one the run was scored on")
+                settings[key] = value
+    else:
+        settings.update(limit=args.limit, dedup=not args.no_dedup)
+    corpus = gdata.load_corpus(dataset=dataset, data=data, data_dir=args.data_dir, **settings)
+    if recorded and data is None and same:
+        # a dataset is known by where its cache came from, which only loading tells
+        same = rundir.same_data(rundir.data_fingerprint(corpus=corpus), recorded)
+        split = args.split or ("test" if same else "all")
+    if same is False:
+        what = f"{data or dataset} ({rundir.describe_data(rundir.data_fingerprint(data, corpus))})"
+        theirs = rundir.describe_data(recorded)
+        if split == "test":
+            raise UserError(f"{what} is not the data this model was trained on ({theirs}): it "
+                            f"has no test split of this model; score all of it with --split all")
+        _note(f"{what} is not the data this model was trained on ({theirs}); scoring all of "
+              f"it (--split all)")
+    if split == "test" and same and run.get("num_test") not in (None, len(corpus.test)):
+        _note(f"the rebuilt test split has {len(corpus.test)} examples, the run's had "
+              f"{run['num_test']}")
+    examples = corpus.test if split == "test" else corpus.train + corpus.valid + corpus.test
+    if not examples:
+        raise UserError(f"{corpus.dataset}: no examples in the {split} split")
+    return corpus, examples, split
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if args.batch_size < 1:
+        raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.limit is not None and args.limit < 1:
+        raise UserError(f"--limit must be at least 1, got {args.limit}")
+    if args.seed is not None and not 0 <= args.seed < 2 ** 32:
+        raise UserError(f"--seed must be in [0, 4294967295], got {args.seed}")
+    out = Path(args.out) if args.out else None
+    if out is not None and out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a directory; --out names a directory")
 
     net, vocab, config = load_model_dir(args.model)
-    corpus = gdata.load_corpus(dataset=args.dataset, data=args.data,
-                               text_column=args.text_column, label_column=args.label_column,
-                               data_dir=args.data_dir, limit=args.limit,
-                               dedup=not args.no_dedup, seed=args.seed)
-    examples = corpus.test if args.split == "test" else corpus.train + corpus.valid + corpus.test
-    if not examples:
-        raise UserError(f"{corpus.dataset}: no examples in the {args.split} split")
+    corpus, examples, split = load_examples(args, config.get("data"))
     # Labels are matched by name: the file's classes must be among the model's.
     names = config["label_names"]
     unknown = sorted(set(corpus.label_names) - set(names))
@@ -61,18 +152,20 @@ def main(argv=None):
     loader = gdata.make_loader(ids, labels, args.batch_size, shuffle=False)
     result = evaluate(net, loader, [mx.cpu()], len(names))
     rep = report(result["confusion"], names)
-    rep.update({"loss": result["loss"], "num_examples": result["count"], "split": args.split,
+    rep.update({"loss": result["loss"], "num_examples": result["count"], "split": split,
                 "dataset": corpus.dataset, "source": corpus.source, "model": str(args.model)})
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
+    if out is not None:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise UserError(f"{err.filename or out}: cannot create --out: {err.strerror}") from None
         atomic_write_json(out / "evaluation.json", rep)
         plot_confusion_matrix(rep["confusion_matrix"], names, out / "confusion_matrix.png",
-                              title=f"{corpus.dataset} ({args.split}): accuracy {rep['accuracy']:.4f}")
+                              title=f"{corpus.dataset} ({split}): accuracy {rep['accuracy']:.4f}")
     if args.json:
         print(json.dumps(rep, indent=2))
     else:
-        print(f"{corpus.dataset} ({args.split} split, {result['count']} examples): "
+        print(f"{corpus.dataset} ({split} split, {result['count']} examples): "
               f"loss {result['loss']:.4f}")
         print(format_report(rep, names))
     return 0

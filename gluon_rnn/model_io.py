@@ -1,7 +1,9 @@
 """A trained model is a directory that needs nothing else to be used again:
 
     config.json          architecture, hyper-parameters, label names, tokenizer, max_len,
-                         truncate (which tokens a longer text keeps)
+                         truncate (which tokens a longer text keeps), and the data the run
+                         was trained on (file fingerprint, seed, limit, dedup, columns,
+                         encoding), from which `evaluate` rebuilds the run's test split
     vocab.json           the gluonnlp Vocab (padding id 0, unknown id 1)
     model.params         the parameters (MXNet's own format; loading never executes code)
     model-symbol.json    the hybridized graph, inputs data0 = tokens, data1 = valid_length
@@ -10,7 +12,8 @@
     >>> net, vocab, config = load_model_dir("runs/mean-20261123-101500")
 
 Every file is written under a temporary name and renamed into place, so a crash never leaves
-a half-written file that a later load would read.
+a half-written file that a later load would read. config.json is written last: a directory
+without it is not a model (yet), and loading it says how to finish the run.
 """
 import json
 import os
@@ -21,6 +24,7 @@ import mxnet as mx
 from .blocks import ARCHITECTURES, build_model
 from .data import TRUNCATE, encode, load_vocab, save_vocab, tokenize
 from .errors import UserError
+from .rundir import incomplete_reason
 
 CONFIG_FORMAT = 1
 TOKENIZER = "lowercase-regex-v1"  # gluon_rnn.data.tokenize; bump if it ever changes
@@ -55,8 +59,8 @@ def atomic_save(path, save):
             tmp.unlink()
 
 
-def model_config(net, label_names, max_len, truncate="head"):
-    return {
+def model_config(net, label_names, max_len, truncate="head", data=None):
+    config = {
         "format": CONFIG_FORMAT,
         "model": net.config,
         "label_names": list(label_names),
@@ -64,6 +68,9 @@ def model_config(net, label_names, max_len, truncate="head"):
         "max_len": int(max_len),
         "truncate": truncate,
     }
+    if data is not None:
+        config["data"] = data
+    return config
 
 
 def encode_texts(texts, vocab, config):
@@ -73,15 +80,18 @@ def encode_texts(texts, vocab, config):
                   config.get("truncate", "head"))
 
 
-def save_model_dir(out, net, vocab, label_names, max_len, params=True, truncate="head"):
-    """Write config.json, vocab.json and (unless `params=False`, for a net whose
-    parameters are not initialised yet) model.params."""
+def save_model_dir(out, net, vocab, label_names, max_len, params=True, truncate="head",
+                   data=None):
+    """Write vocab.json, model.params (unless `params=False`: the caller wrote it) and,
+    last, config.json, whose presence marks the directory as a complete model. `data`
+    describes the training data and its split (see `gluon_rnn.train.data_record`)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(out / "config.json", model_config(net, label_names, max_len, truncate))
     save_vocab(vocab, out / "vocab.json")
     if params:
         atomic_save(out / "model.params", net.save_parameters)
+    atomic_write_json(out / "config.json",
+                      model_config(net, label_names, max_len, truncate, data))
 
 
 def export_symbol(out, net, example_batch):
@@ -147,6 +157,9 @@ def load_model_dir(model_dir, ctx=None):
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise UserError(f"{model_dir}: no such model directory")
+    reason = incomplete_reason(model_dir)
+    if reason:
+        raise UserError(reason)
     config_path = model_dir / "config.json"
     config = _read_json(config_path)
     validate_config(config, config_path)

@@ -11,13 +11,15 @@ for all of them. The pieces are plain functions that notebooks and tests call to
     prepare_data(cfg), build_net(cfg, ...), fit(...), finish(...)  -> its steps
 
 The loop's two verbs, `train_epoch` and `evaluate`, live in `gluon_rnn.loop`; the checkpoint
-that `--resume` continues from in `gluon_rnn.checkpoint`.
+that `--resume` continues from in `gluon_rnn.checkpoint`; the checks of every flag and the
+command line derived from `Config` in `gluon_rnn.options`.
 
 A run directory holds the model (config.json, vocab.json, model.params, the hybridized export
 model-symbol.json + model-0000.params), metrics.json, history.csv, learning_curves.png,
-confusion_matrix.png and checkpoint/ (what `--resume` continues from).
+confusion_matrix.png and checkpoint/ (what `--resume` continues from). One run at a time
+holds the directory (`rundir.RunLock`); config.json, written last, marks the model complete.
+`--resume` continues with the saved run's own settings (`checkpoint.resume_config`).
 """
-import argparse
 import contextlib
 import csv
 import dataclasses
@@ -32,9 +34,9 @@ import numpy as np
 from mxnet import gluon
 
 from . import data as gdata
-from . import distributed
+from . import distributed, options, rundir
 from .blocks import ARCHITECTURES, build_model
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, read_state, resume_config, save_checkpoint
 from .errors import UserError, run_cli
 # train_epoch and evaluate are also importable from here, where notebooks and scripts of
 # earlier versions found them.
@@ -54,6 +56,7 @@ class Config:
     text_column: str = field(default=None, metadata={"help": "text column of a CSV/TSV (auto-detected when obvious)"})
     label_column: str = field(default=None, metadata={"help": "label column of a CSV/TSV (auto-detected when obvious)"})
     data_dir: str = field(default=None, metadata={"help": "dataset cache (default $GLUON_RNN_DATA or ~/.cache/gluon_rnn)"})
+    encoding: str = field(default=None, metadata={"help": "text encoding of --data, e.g. cp1252 or latin-1 (default UTF-8, with or without a BOM)"})
     limit: int = field(default=None, metadata={"help": "use a seeded subset of N examples (quick runs)"})
     no_dedup: bool = field(default=False, metadata={"help": "keep duplicate texts (the post's protocol; leaks test sentences into training)"})
     max_len: int = field(default=400, metadata={"help": "truncate texts to this many tokens"})
@@ -87,36 +90,6 @@ class Config:
 
 # --------------------------------------------------------------------------- one run
 
-def _check_config(cfg):
-    if cfg.arch not in ARCHITECTURES:
-        raise UserError(f"unknown architecture {cfg.arch!r}; choose from: "
-                        + ", ".join(sorted(ARCHITECTURES)))
-    for name in ("max_len", "vocab_size", "embed_size", "hidden_size", "epochs", "batch_size",
-                 "num_buckets"):
-        if getattr(cfg, name) < 1:
-            raise UserError(f"--{name.replace('_', '-')} must be at least 1")
-    if cfg.num_layers is not None and cfg.num_layers < 1:
-        raise UserError("--num-layers must be at least 1")
-    for name in ("dropout", "embed_dropout", "word_dropout"):
-        if not 0 <= getattr(cfg, name) < 1:
-            raise UserError(f"--{name.replace('_', '-')} must be in [0, 1)")
-    if not 0 <= cfg.average < 1:
-        raise UserError("--average must be in [0, 1) (0 turns it off)")
-    if not 0 < cfg.lr_decay <= 1 or cfg.weight_decay < 0:
-        raise UserError("--lr-decay must be in (0, 1], --weight-decay non-negative")
-    if cfg.lr <= 0 or cfg.clip < 0 or cfg.patience < 1:
-        raise UserError("--lr must be positive, --clip non-negative, --patience at least 1")
-    if "async" in cfg.kvstore:
-        # MXNet applies the update on the servers in async mode, so the aggregated gradient
-        # never reaches the workers to be clipped, and the Adam state cannot be checkpointed.
-        raise UserError(f"--kvstore {cfg.kvstore} is not supported: use dist_sync")
-    if cfg.data and cfg.dataset:
-        raise UserError("give either --dataset or --data, not both")
-    if cfg.truncate not in gdata.TRUNCATE:
-        raise UserError(f"--truncate must be one of {', '.join(gdata.TRUNCATE)}, "
-                        f"got {cfg.truncate!r}")
-
-
 def _history_csv(history):
     buf = io.StringIO()
     # the union of the rows' keys, in order: a run resumed from an older version adds some
@@ -142,12 +115,8 @@ def _say(msg, rank=0):
 
 def _run_dir(cfg):
     out = Path(cfg.out or f"runs/{cfg.arch}-{time.strftime('%Y%m%d-%H%M%S')}")
-    committed = (out / "checkpoint" / "state.json").exists()
-    if cfg.resume and not committed:
-        raise UserError(f"{out}: nothing to resume (no checkpoint/state.json)")
-    if not cfg.resume and committed:
-        raise UserError(f"{out}: holds a run already; continue it with --resume or choose "
-                        f"another --out")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a directory; choose another --out")
     return out
 
 
@@ -158,7 +127,13 @@ def prepare_data(cfg, rank=0, num_workers=1):
     corpus = gdata.load_corpus(dataset=cfg.dataset if cfg.data else (cfg.dataset or "imdb"),
                                data=cfg.data, text_column=cfg.text_column,
                                label_column=cfg.label_column, data_dir=cfg.data_dir,
-                               limit=cfg.limit, dedup=not cfg.no_dedup, seed=cfg.seed)
+                               limit=cfg.limit, dedup=not cfg.no_dedup, seed=cfg.seed,
+                               encoding=cfg.encoding)
+    if corpus.num_classes < 2:
+        # One class would train a model that answers it whatever the text, with accuracy 1.
+        found = f"only {corpus.label_names[0]!r}" if corpus.label_names else "no label"
+        raise UserError(f"needs at least 2 classes; found {found} in "
+                        f"{cfg.data or corpus.dataset}")
     if not corpus.train or not corpus.valid or not corpus.test:
         raise UserError(f"{corpus.dataset}: too few examples to split into train/valid/test "
                         f"({len(corpus.train)}/{len(corpus.valid)}/{len(corpus.test)})")
@@ -270,15 +245,45 @@ def fit(cfg, net, trainer, loaders, num_classes, ctx, out, state, kv=None, rank=
     return state
 
 
-def run(cfg):
+def _chosen_fields(cfg):
+    """The fields of `cfg` that differ from their defaults: what a caller of `run` chose."""
+    return {f.name for f in dataclasses.fields(cfg) if getattr(cfg, f.name) != f.default}
+
+
+def run(cfg, given=None):
     """Train `cfg.arch` as configured, write the run directory, return the metrics dict
-    (None on the workers of a distributed run other than rank 0)."""
-    _check_config(cfg)
+    (None on the workers of a distributed run other than rank 0).
+
+    With `cfg.resume` the run in `cfg.out` goes on with its own saved settings: `given` names
+    the fields the caller chose (the command line's flags; by default those that differ from
+    the defaults), and only `checkpoint.RESUME_MAY_CHANGE` may differ from the saved run."""
+    options.check_config(cfg)
+    out = _run_dir(cfg)
+    saved = None
+    if cfg.resume:
+        saved = read_state(out)
+        cfg = resume_config(cfg, _chosen_fields(cfg) if given is None else set(given),
+                            saved.get("config"))
+        options.check_config(cfg)
     ctx = distributed.parse_ctx(cfg.ctx)
     kv, rank, num_workers = distributed.create_kvstore(cfg.kvstore)
-    out = _run_dir(cfg)
+    # Rank 0 writes the run directory, so it alone holds it; other workers add worker-RANK.json.
+    with rundir.RunLock(out) if rank == 0 else contextlib.nullcontext():
+        if rank == 0:
+            rundir.check_run_dir(out, cfg.resume)
+        return _run(cfg, out, saved, ctx, kv, rank, num_workers)
+
+
+def _run(cfg, out, saved, ctx, kv, rank, num_workers):
     seed_everything(cfg.seed)
     corpus, vocab, loaders, num_batches = prepare_data(cfg, rank, num_workers)
+    fingerprint = rundir.data_fingerprint(cfg.data, corpus)
+    recorded = (saved or {}).get("data_fingerprint")
+    if recorded and not rundir.same_data(fingerprint, recorded):
+        given = f"--data {cfg.data}" if cfg.data else f"--dataset {corpus.dataset}"
+        raise UserError(f"{given} is not the data the run in {out} was trained on "
+                        f"({rundir.describe_data(fingerprint)}; the run's: "
+                        f"{rundir.describe_data(recorded)})")
     _say(f"data: {corpus.dataset} from {corpus.source}: {len(corpus.train)} train, "
          f"{len(corpus.valid)} valid, {len(corpus.test)} test, {corpus.num_classes} classes "
          f"({corpus.duplicates_removed} duplicates removed)", rank)
@@ -293,10 +298,12 @@ def run(cfg):
         state = load_checkpoint(out, net, trainer, ctx)
         _say(f"resuming {out} after epoch {state['epoch']}", rank)
     resumed_from = state.get("epoch")
+    # Every checkpoint records the settings and the data: what --resume continues with.
+    state.update(config=dataclasses.asdict(cfg), data_fingerprint=fingerprint)
     if rank == 0:
-        # The model's description first; its parameters once the best epoch is known.
-        save_model_dir(out, net, vocab, corpus.label_names, cfg.max_len, params=False,
-                       truncate=cfg.truncate)
+        # No model until finish() writes config.json again (a finished run may be resumed
+        # to train on): predict and evaluate must not take a run in progress for one.
+        (out / rundir.MARKER).unlink(missing_ok=True)
     state = fit(cfg, net, trainer, loaders, corpus.num_classes, ctx, out, state, kv, rank,
                 num_workers, num_batches)
 
@@ -310,12 +317,13 @@ def run(cfg):
         if rank != 0:
             return None
     return finish(cfg, net, corpus, loaders["test"], ctx, out, state, resumed_from, checksum,
-                  num_workers)
+                  num_workers, vocab, fingerprint)
 
 
-def finish(cfg, net, corpus, test_loader, ctx, out, state, resumed_from, checksum, num_workers):
+def finish(cfg, net, corpus, test_loader, ctx, out, state, resumed_from, checksum, num_workers,
+           vocab, fingerprint=None):
     """Score the test set once, with the best validation epoch's parameters; write the model,
-    its export, metrics.json and the plots."""
+    its export, metrics.json and the plots, and config.json last: it marks the model complete."""
     history = state["history"]
     net.load_parameters(str(out / "checkpoint" / state["best_params"]), ctx=ctx)
     test = evaluate(net, test_loader, ctx, corpus.num_classes)
@@ -351,6 +359,8 @@ def finish(cfg, net, corpus, test_loader, ctx, out, state, resumed_from, checksu
                           out / "confusion_matrix.png",
                           title=f"{cfg.arch}: test accuracy {rep['accuracy']:.4f}")
     atomic_write_json(out / "metrics.json", metrics)
+    save_model_dir(out, net, vocab, corpus.label_names, cfg.max_len, params=False,
+                   truncate=cfg.truncate, data=rundir.data_record(cfg, corpus, fingerprint))
     _say(f"test accuracy {rep['accuracy']:.4f} (loss {test['loss']:.4f}, macro F1 "
          f"{rep['macro_f1']:.4f}) on {len(corpus.test)} examples, best epoch "
          f"{state['best_epoch']}")
@@ -363,24 +373,9 @@ def finish(cfg, net, corpus, test_loader, ctx, out, state, resumed_from, checksu
 # --------------------------------------------------------------------------- command line
 
 def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="python -m gluon_rnn.train",
-        description="Train a recurrent sentiment classifier with the shared loop.")
-    for f in dataclasses.fields(Config):
-        if not f.metadata.get("cli", True):
-            continue
-        flag = "--" + f.name.replace("_", "-")
-        helptext = f.metadata.get("help")
-        if f.type is bool or f.type == "bool":
-            parser.add_argument(flag, action="store_true", help=helptext)
-        else:
-            kind = {"int": int, "float": float, "str": str}.get(str(f.type), f.type)
-            kind = kind if kind in (int, float, str) else str
-            parser.add_argument(flag, type=kind, default=f.default, help=helptext,
-                                metavar=f.name.upper())
-    parser.add_argument("--list-archs", action="store_true",
-                        help="print the architectures, one line each, and exit")
-    return parser
+    """The command line, derived from `Config` (see `gluon_rnn.options`)."""
+    return options.build_parser(Config, "python -m gluon_rnn.train",
+                                "Train a recurrent sentiment classifier with the shared loop.")
 
 
 def describe_archs():
@@ -392,12 +387,13 @@ def describe_archs():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    if args.list_archs:
+    args = vars(build_parser().parse_args(argv))
+    if args.pop("list_archs", False):
         print(describe_archs())
         return 0
     fields = {f.name for f in dataclasses.fields(Config)}
-    run(Config(**{k: v for k, v in vars(args).items() if k in fields}))
+    given = {k: v for k, v in args.items() if k in fields}
+    run(Config(**given), given=set(given))
     return 0
 
 

@@ -1,0 +1,168 @@
+"""What makes a run directory trustworthy: one run at a time, a model only when complete,
+and a record of the data it was trained on.
+
+    with RunLock(out):                     # a second run on `out` fails at once, naming this one
+        ...                                # train, checkpoint, write the model
+    data_fingerprint(data="reviews.tsv")   # {"kind": "file", "size": ..., "sha256": ...}
+    incomplete_reason(out)                 # why `out` is not (yet) a model, or None
+
+The lock is `out/.lock`, a file holding the PID and host of the run that holds it, locked
+with `flock`: the kernel releases it when that process ends in any way, `kill -9` included,
+so a lock file left behind by a dead run is simply taken over by the next one.
+
+`config.json` is written last, after every other file of the model: its presence marks a
+complete model, and a run clears it before it trains again (`--resume` of a finished run).
+"""
+import fcntl
+import hashlib
+import json
+import os
+import socket
+from pathlib import Path
+
+from .errors import UserError
+
+LOCK_NAME = ".lock"
+MARKER = "config.json"
+
+
+def _describe_holder(path):
+    try:
+        holder = json.loads(Path(path).read_text(encoding="utf-8"))
+        return f"pid {holder['pid']} on {holder['host']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process"   # it is still writing its name
+
+
+class RunLock:
+    """An exclusive lock on a run directory for the life of a `with` block; creates the
+    directory if needed, and removes it again if the block leaves it empty (bad input found
+    after the lock was taken must not leave an empty run directory behind)."""
+
+    def __init__(self, out):
+        self.out = Path(out)
+        self.path = self.out / LOCK_NAME
+        self._fd = None
+        self._created = False
+
+    def __enter__(self):
+        out = self.out
+        if out.exists() and not out.is_dir():
+            raise UserError(f"{out}: exists and is not a directory; choose another --out")
+        try:
+            self._created = not out.exists()
+            out.mkdir(parents=True, exist_ok=True)
+            while True:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    os.close(fd)
+                    raise UserError(f"{out}: in use by another run ({_describe_holder(self.path)}, "
+                                    f"lock {self.path}); wait for it to end or choose another "
+                                    f"--out") from None
+                # The holder before us may have removed the file between our open and our
+                # lock: a lock on a deleted file guards nothing, so start again.
+                try:
+                    same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+                except FileNotFoundError:
+                    same = False
+                if same:
+                    break
+                os.close(fd)
+        except OSError as err:
+            raise UserError(f"{err.filename or out}: cannot write the run directory: "
+                            f"{err.strerror}") from None
+        self._fd = fd
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode())
+        return self
+
+    def __exit__(self, *exc):
+        # Remove the file while still holding the lock, then let go.
+        self.path.unlink(missing_ok=True)
+        os.close(self._fd)
+        self._fd = None
+        if self._created:
+            try:
+                self.out.rmdir()   # only succeeds when nothing else was written
+            except OSError:
+                pass
+        return False
+
+
+def incomplete_reason(model_dir):
+    """None for a complete model directory (or one that is no run at all: the caller says
+    what is missing); otherwise one sentence saying why it is not a model yet, and what to do."""
+    model_dir = Path(model_dir)
+    resume = f"continue it with `python -m gluon_rnn.train --resume --out {model_dir}`"
+    committed = (model_dir / "checkpoint" / "state.json").exists()
+    if (model_dir / MARKER).exists():
+        if committed and not (model_dir / "model.params").exists():
+            # a directory of an older version, which wrote config.json before training
+            return f"{model_dir / 'model.params'}: missing: training has not finished? {resume}"
+        return None
+    if committed:
+        return f"{model_dir}: training has not finished, so there is no model yet; {resume}"
+    if (model_dir / LOCK_NAME).exists() or (model_dir / "checkpoint").exists():
+        return (f"{model_dir}: training stopped before its first epoch was saved, so there is "
+                f"no model and nothing to resume; train again")
+    return None
+
+
+def check_run_dir(out, resume):
+    """Whether a run may start in `out` (call it holding the lock: then nothing else can
+    start or end a run there meanwhile)."""
+    committed = (Path(out) / "checkpoint" / "state.json").exists()
+    if resume and not committed:
+        raise UserError(f"{out}: nothing to resume (no checkpoint/state.json)")
+    if not resume and committed:
+        raise UserError(f"{out}: holds a run already; continue it with --resume or choose "
+                        f"another --out")
+
+
+# ---------------------------------------------------------------- the data a run used
+
+def file_fingerprint(path):
+    """Size and sha256 of a file's bytes: what tells the same data from other data,
+    wherever the file lies and whatever it is called."""
+    digest, size = hashlib.sha256(), 0
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+                size += len(chunk)
+    except OSError as err:
+        raise UserError(f"{path}: cannot read: {err.strerror}") from None
+    return {"size": size, "sha256": digest.hexdigest()}
+
+
+def data_fingerprint(data=None, corpus=None):
+    """A file's size and hash; for a named dataset, its name, where its cache came from and
+    how many examples it holds."""
+    if data is not None:
+        return {"kind": "file", "name": Path(data).name, **file_fingerprint(data)}
+    return {"kind": "dataset", "dataset": corpus.dataset,
+            "origin": corpus.origin or corpus.source, "num_examples": corpus.num_examples}
+
+
+def same_data(a, b):
+    """Whether two fingerprints describe the same data (a renamed copy of a file is)."""
+    keys = ("size", "sha256") if a.get("kind") == "file" else ("dataset", "origin", "num_examples")
+    return a.get("kind") == b.get("kind") and all(a.get(k) == b.get(k) for k in keys)
+
+
+def describe_data(fp):
+    if fp.get("kind") == "file":
+        return f"{fp.get('name')}: {fp.get('size')} bytes, sha256 {str(fp.get('sha256'))[:12]}"
+    return f"{fp.get('dataset')} from {fp.get('origin')}, {fp.get('num_examples')} examples"
+
+
+def data_record(cfg, corpus, fingerprint):
+    """What config.json keeps of a run's training data (`cfg` a `gluon_rnn.train.Config`):
+    enough for `evaluate` to recognise the data and rebuild exactly the run's test split."""
+    return {"dataset": corpus.dataset, "data": cfg.data, "fingerprint": fingerprint,
+            "text_column": cfg.text_column, "label_column": cfg.label_column,
+            "encoding": cfg.encoding, "limit": cfg.limit, "dedup": not cfg.no_dedup,
+            "seed": cfg.seed, "num_train": len(corpus.train), "num_valid": len(corpus.valid),
+            "num_test": len(corpus.test)}

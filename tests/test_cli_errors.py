@@ -1,0 +1,231 @@
+"""Every command's bad input ends in one `error:` line and exit status 2; text encodings;
+help that shows every flag's default."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, assert_one_line_error, make_sentences, run_module
+
+SMALL = ["--embed-size", "8", "--hidden-size", "8", "--batch-size", "32", "--vocab-size", "200",
+         "--num-buckets", "4"]
+
+
+def assert_exit_2(proc, *fragments):
+    assert_one_line_error(proc, *fragments)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tiny_tsv, tmp_path_factory):
+    out = tmp_path_factory.mktemp("m") / "run"
+    proc = run_module("gluon_rnn.train", "--arch", "mean", "--data", tiny_tsv, "--epochs", "1",
+                      "--out", out, *SMALL)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+# ------------------------------------------------------------------- numeric flags
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--lr", "-1", "--lr must be positive, got -1"),
+    ("--lr", "nan", "--lr must be positive, got nan"),
+    ("--lr", "inf", "--lr must be positive, got inf"),
+    ("--clip", "nan", "--clip must be non-negative"),
+    ("--clip", "-0.5", "--clip must be non-negative (0 turns it off), got -0.5"),
+    ("--dropout", "nan", "--dropout must be in [0, 1), got nan"),
+    ("--weight-decay", "inf", "--weight-decay must be non-negative, got inf"),
+    ("--lr-decay", "1.5", "--lr-decay must be in (0, 1], got 1.5"),
+    ("--average", "nan", "--average must be in [0, 1)"),
+    ("--seed", "-1", "--seed must be in [0, 4294967295], got -1"),
+    ("--epochs", "0", "--epochs must be at least 1, got 0"),
+    ("--patience", "0", "--patience must be at least 1, got 0"),
+    ("--limit", "0", "--limit must be at least 1, got 0"),
+    ("--num-layers", "0", "--num-layers must be at least 1, got 0"),
+    ("--batch-size", "-3", "--batch-size must be at least 1, got -3"),
+    ("--epochs", "two", "--epochs: invalid int value: 'two'"),
+])
+def test_every_numeric_flag_is_checked_on_its_own(tiny_tsv, tmp_path, flag, value, message):
+    """Each flag alone, named with its value (in-process: the command's own main)."""
+    from gluon_rnn.errors import UserError
+    from gluon_rnn.train import main
+    with pytest.raises(UserError) as err:
+        main(["--data", str(tiny_tsv), flag, value, "--out", str(tmp_path / "o")])
+    assert message in str(err.value)
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_flag_is_one_line_from_the_command_line(tiny_tsv, tmp_path):
+    assert_exit_2(run_module("gluon_rnn.train", "--data", tiny_tsv, "--seed", "-1",
+                             "--out", tmp_path / "o"), "--seed", "-1")
+    assert_exit_2(run_module("gluon_rnn.train", "--data", tiny_tsv, "--epochs", "two"),
+                  "--epochs", "two")
+    assert_exit_2(run_module("gluon_rnn.data", "info", "--data", tiny_tsv, "--limit", "x"),
+                  "--limit", "'x'")
+    assert not (tmp_path / "o").exists()
+
+
+# ------------------------------------------------------------------- paths
+
+@pytest.mark.parametrize("case", ["existing file", "under a file", "read-only directory"])
+def test_bad_out_is_one_line_naming_the_path(tiny_tsv, tmp_path, case):
+    a_file = tmp_path / "taken"
+    a_file.write_text("not a directory")
+    out = {"existing file": a_file, "under a file": a_file / "run",
+           "read-only directory": tmp_path / "ro" / "run"}[case]
+    if case == "read-only directory":
+        if os.geteuid() == 0:   # root writes into any directory, but not into sysfs
+            out = Path("/sys/gluon_rnn_test/run")
+        else:
+            (tmp_path / "ro").mkdir(mode=0o500)
+    proc = run_module("gluon_rnn.train", "--data", tiny_tsv, "--epochs", "1", "--out", out,
+                      *SMALL)
+    assert_exit_2(proc, str(a_file if case != "read-only directory" else out.parent))
+    assert a_file.read_text() == "not a directory"
+
+
+def test_os_error_at_the_cli_boundary_names_the_path(capsys):
+    from gluon_rnn.errors import run_cli
+
+    def main(argv):
+        raise PermissionError(13, "Permission denied", "/srv/runs/x/metrics.json")
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(main)
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == "error: /srv/runs/x/metrics.json: Permission denied\n"
+
+
+def test_predict_and_evaluate_refuse_batch_size_0_and_a_file_as_out(model_dir, tiny_tsv,
+                                                                     tmp_path):
+    assert_exit_2(run_module("gluon_rnn.predict", "--model", model_dir, "--batch-size", "0",
+                             "fine film"), "--batch-size must be at least 1, got 0")
+    assert_exit_2(run_module("gluon_rnn.evaluate", "--model", model_dir, "--data", tiny_tsv,
+                             "--batch-size", "0"), "--batch-size must be at least 1, got 0")
+    taken = tmp_path / "report"
+    taken.write_text("keep me")
+    assert_exit_2(run_module("gluon_rnn.evaluate", "--model", model_dir, "--data", tiny_tsv,
+                             "--out", taken), str(taken), "not a directory")
+    assert taken.read_text() == "keep me"
+
+
+def test_one_class_is_refused(tmp_path):
+    path = tmp_path / "positive.tsv"
+    path.write_text("".join(f"pos\t{t}\n" for _, t in make_sentences(40)), encoding="utf-8")
+    proc = run_module("gluon_rnn.train", "--data", path, "--epochs", "1", "--out",
+                      tmp_path / "o", *SMALL)
+    assert_exit_2(proc, f"needs at least 2 classes; found only 'pos' in {path}")
+    assert not (tmp_path / "o").exists()
+
+
+def test_ctrl_c_while_mxnet_imports_is_no_traceback(tiny_tsv, tmp_path):
+    """SIGINT half a second in: mxnet takes seconds to load, so the command is still
+    importing it (and if the machine is fast, the command itself stops as quietly)."""
+    proc = subprocess.Popen([sys.executable, "-m", "gluon_rnn.train", "--data", str(tiny_tsv),
+                             "--out", str(tmp_path / "o"), *SMALL], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode in (130, -signal.SIGINT), (proc.returncode, stderr)
+    assert "Traceback" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1] == "interrupted", stderr
+
+
+# ------------------------------------------------------------------- encodings
+
+def write_cp1252(path, rows):
+    path.write_bytes("".join(f"{y}\t{t}\n" for y, t in rows).encode("cp1252"))
+    return path
+
+
+def test_undecodable_bytes_name_file_line_byte_and_the_flag(tmp_path):
+    path = write_cp1252(tmp_path / "export.tsv", [(1, "fine"), (0, "a na\u00efve, clich\u00e9d plot")])
+    proc = run_module("gluon_rnn.data", "info", "--data", path)
+    assert_exit_2(proc, "export.tsv:2: not UTF-8", "0xef", "--encoding")
+
+
+def test_encoding_flag_reads_a_windows_export(tmp_path):
+    path = write_cp1252(tmp_path / "export.tsv",
+                        [(1, "a caf\u00e9 \u2013 charming"), (0, "na\u00efve"), (1, "good")])
+    proc = run_module("gluon_rnn.data", "info", "--data", path, "--encoding", "cp1252")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["num_examples"] == 3
+    from gluon_rnn.sources import read_labelled_file
+    assert read_labelled_file(path, encoding="cp1252")[0] == ("a caf\u00e9 \u2013 charming", "1")
+    assert_exit_2(run_module("gluon_rnn.data", "info", "--data", path, "--encoding", "klingon"),
+                  "--encoding", "klingon", "unknown encoding")
+
+
+def test_utf8_with_bom_keeps_working():
+    from gluon_rnn.sources import decode_bytes
+    assert decode_bytes(b"\xef\xbb\xbf1\tfine\n", "f.tsv") == "1\tfine\n"
+    assert decode_bytes(b"\xef\xbb\xbf1\tfine\n", "f.tsv", "utf-8") == "1\tfine\n"
+
+
+def test_encoding_is_saved_and_used_by_resume_evaluate_and_predict(tmp_path):
+    rows = [(y, t.replace("film", "caf\u00e9 film")) for y, t in make_sentences(300, seed=2)]
+    data = write_cp1252(tmp_path / "export.tsv", rows)
+    out = tmp_path / "run"
+    proc = run_module("gluon_rnn.train", "--data", data, "--encoding", "cp1252", "--epochs", "1",
+                      "--out", out, *SMALL)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((out / "config.json").read_text())["data"]["encoding"] == "cp1252"
+    proc = run_module("gluon_rnn.train", "--resume", "--epochs", "2", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["encoding"] == "cp1252" and metrics["epochs_completed"] == 2
+    proc = run_module("gluon_rnn.evaluate", "--model", out, "--data", data, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["accuracy"] == metrics["test_accuracy"]
+    texts = tmp_path / "texts.txt"
+    texts.write_bytes("un caf\u00e9 charmant\nna\u00efve\n".encode("cp1252"))
+    assert_exit_2(run_module("gluon_rnn.predict", "--model", out, "--file", texts),
+                  "texts.txt:1: not UTF-8", "--encoding")
+    proc = run_module("gluon_rnn.predict", "--model", out, "--file", texts, "--encoding",
+                      "cp1252", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert [json.loads(l)["text"] for l in proc.stdout.splitlines()] == ["un caf\u00e9 charmant",
+                                                                          "na\u00efve"]
+
+
+# ------------------------------------------------------------------- help
+
+def _parsers():
+    from gluon_rnn import data, evaluate, predict, train
+    info = next(a for a in data.build_parser()._actions if a.dest == "command").choices["info"]
+    return {"train": train.build_parser(), "predict": predict.build_parser(),
+            "evaluate": evaluate.build_parser(), "data info": info}
+
+
+@pytest.mark.parametrize("command", ["train", "predict", "evaluate", "data info"])
+def test_every_flag_has_help_that_shows_its_default(command):
+    parser = _parsers()[command]
+    for action in parser._actions:
+        if action.dest == "help" or not action.option_strings:
+            continue
+        text = parser.formatter_class(parser.prog)._get_help_string(action)
+        assert action.help, (command, action.option_strings)
+        assert "default" in text, (command, action.option_strings, text)
+
+
+def test_train_help_groups_its_flags_and_shows_defaults():
+    from gluon_rnn.train import Config
+    proc = run_module("gluon_rnn.train", "--help")
+    assert proc.returncode == 0, proc.stderr
+    for group in ("data:", "model:", "training:", "output:", "scale-out:"):
+        assert f"\n{group}\n" in proc.stdout, group
+    entries = {}   # flag -> its help text, which may run over several lines
+    for line in proc.stdout.splitlines():
+        if line.startswith("  -"):
+            flag = line.split()[0]
+            entries[flag] = line
+        elif line.startswith("   ") and entries:
+            entries[flag] += line
+    for flag, value in (("--max-len", Config.max_len), ("--arch", Config.arch),
+                        ("--lr", Config.lr), ("--no-dedup", "off")):
+        assert f"(default: {value})" in " ".join(entries[flag].split()), (flag, entries[flag])
