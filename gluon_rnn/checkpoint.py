@@ -108,7 +108,9 @@ def load_checkpoint(out, net, trainer, ctx):
 # patience of early stopping, the devices, and where a dataset's cache lives. Everything
 # else decides the model, the data, the split or the course of training: it comes from the
 # saved run, and a flag that asks for another value is refused.
-RESUME_MAY_CHANGE = ("epochs", "patience", "ctx", "data_dir", "out", "resume", "progress")
+RESUME_MAY_CHANGE = ("epochs", "patience", "ctx", "data_dir")
+# Where and how this process runs: always the caller's, given or not.
+_THIS_PROCESS = ("out", "resume", "progress")
 
 
 def read_state(out):
@@ -150,7 +152,8 @@ def resume_config(cfg, given, saved):
     values = {}
     for f in dataclasses.fields(cfg):
         name, value = f.name, getattr(cfg, f.name)
-        if name not in saved or (name in given and name in RESUME_MAY_CHANGE):
+        if (name not in saved or name in _THIS_PROCESS
+                or (name in given and name in RESUME_MAY_CHANGE)):
             values[name] = value
             continue
         old = saved[name]

@@ -26,12 +26,32 @@ LOCK_NAME = ".lock"
 MARKER = "config.json"
 
 
-def _describe_holder(path):
+def _read_holder(path):
     try:
         holder = json.loads(Path(path).read_text(encoding="utf-8"))
-        return f"pid {holder['pid']} on {holder['host']}"
+        return int(holder["pid"]), str(holder["host"])
     except (OSError, ValueError, KeyError, TypeError):
-        return "another process"   # it is still writing its name
+        return None   # no lock file, or its holder is still writing its name
+
+
+def _describe_holder(path):
+    holder = _read_holder(path)
+    return f"pid {holder[0]} on {holder[1]}" if holder else "another process"
+
+
+def _live_holder(path):
+    """'pid N on HOST' when the lock file names a process of this machine that still runs.
+    (Only looks: taking the lock, even for a moment, could turn a run starting away.)"""
+    holder = _read_holder(path)
+    if not holder or holder[1] != socket.gethostname():
+        return None
+    try:
+        os.kill(holder[0], 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass   # it runs, as another user
+    return f"pid {holder[0]} on {holder[1]}"
 
 
 class RunLock:
@@ -102,6 +122,9 @@ def incomplete_reason(model_dir):
             # a directory of an older version, which wrote config.json before training
             return f"{model_dir / 'model.params'}: missing: training has not finished? {resume}"
         return None
+    holder = _live_holder(model_dir / LOCK_NAME)
+    if holder:
+        return f"{model_dir}: still training ({holder}), so there is no model yet"
     if committed:
         return f"{model_dir}: training has not finished, so there is no model yet; {resume}"
     if (model_dir / LOCK_NAME).exists() or (model_dir / "checkpoint").exists():

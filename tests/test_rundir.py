@@ -4,6 +4,7 @@ import fcntl
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 
@@ -100,9 +101,10 @@ def test_resume_config_keeps_given_changes_only_where_allowed():
     from gluon_rnn.train import Config
     saved = {**vars(Config(arch="lstm", data="a.tsv", seed=3, epochs=2, patience=2)),
              "out": "x"}
-    cfg = resume_config(Config(epochs=5, patience=4, out="x", resume=True),
+    cfg = resume_config(Config(epochs=5, patience=4, out="x", resume=True, progress=False),
                         {"epochs", "patience", "out", "resume"}, saved)
     assert (cfg.arch, cfg.seed, cfg.data, cfg.epochs, cfg.patience) == ("lstm", 3, "a.tsv", 5, 4)
+    assert cfg.resume and not cfg.progress   # this process's, not the saved run's
     # a value equal to the saved one may be repeated
     cfg = resume_config(Config(arch="lstm", out="x", resume=True), {"arch", "out", "resume"},
                         saved)
@@ -193,12 +195,14 @@ def test_a_second_run_on_a_held_directory_fails_at_once(tiny_tsv, tmp_path):
     out.mkdir()
     with open(out / ".lock", "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        held.write(json.dumps({"pid": os.getpid(), "host": "here"}))
+        held.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
         held.flush()
         proc = run_module("gluon_rnn.train", "--data", tiny_tsv, "--epochs", "1", "--out", out,
                           *SMALL)
         assert_exit_2(proc, str(out), "in use by another run", f"pid {os.getpid()}")
         assert sorted(p.name for p in out.iterdir()) == [".lock"]
+        assert_exit_2(run_module("gluon_rnn.predict", "--model", out, "fine"),
+                      "still training", f"pid {os.getpid()}")
 
 
 def test_a_stale_lock_of_a_dead_run_is_taken_over(tiny_tsv, tmp_path):
