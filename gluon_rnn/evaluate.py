@@ -103,7 +103,7 @@ def load_examples(args, run):
                           f"not the one the run was scored on")
                 settings[key] = value
     else:
-        settings.update(limit=args.limit, dedup=not args.no_dedup)
+        settings.update(limit=args.limit, dedup=not args.no_dedup, seed=args.seed or 0)
     corpus = gdata.load_corpus(dataset=dataset, data=data, data_dir=args.data_dir, **settings)
     if recorded and data is None and same:
         # a dataset is known by where its cache came from, which only loading tells

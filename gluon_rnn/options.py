@@ -63,8 +63,6 @@ def check_config(cfg):
             raise UserError("--encoding is the encoding of a --data file; a named dataset "
                             "has its own")
         check_encoding(cfg.encoding)
-    if cfg.resume and not cfg.out:
-        raise UserError("--resume needs --out DIR, the run directory to continue")
 
 
 # The groups of `--help`, by Config field; a field not listed shows under "training".

@@ -175,7 +175,9 @@ def test_encoding_is_saved_and_used_by_resume_evaluate_and_predict(tmp_path):
                       "--out", out, *SMALL)
     assert proc.returncode == 0, proc.stderr
     assert json.loads((out / "config.json").read_text())["data"]["encoding"] == "cp1252"
-    proc = run_module("gluon_rnn.train", "--resume", "--epochs", "2", "--out", out)
+    # --encoding repeated without --data: the saved run's file is the one it describes
+    proc = run_module("gluon_rnn.train", "--resume", "--epochs", "2", "--encoding", "cp1252",
+                      "--out", out)
     assert proc.returncode == 0, proc.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["config"]["encoding"] == "cp1252" and metrics["epochs_completed"] == 2

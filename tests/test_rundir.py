@@ -113,6 +113,27 @@ def test_resume_config_keeps_given_changes_only_where_allowed():
         resume_config(Config(batch_size=8, out="x", resume=True), {"batch_size", "out"}, saved)
 
 
+def test_resume_of_an_older_checkpoint_with_another_model_is_one_line(lstm_run, tiny_tsv,
+                                                                      tmp_path):
+    """A checkpoint of an earlier version records no settings: a mismatching model then
+    reaches MXNet, whose AssertionError becomes one line naming the checkpoint."""
+    out = tmp_path / "old"
+    shutil.copytree(lstm_run, out)
+    state = json.loads((out / "checkpoint" / "state.json").read_text())
+    del state["config"], state["data_fingerprint"]
+    (out / "checkpoint" / "state.json").write_text(json.dumps(state))
+    proc = run_module("gluon_rnn.train", "--resume", "--arch", "gru", "--data", tiny_tsv,
+                      "--epochs", "3", "--out", out, *SMALL)
+    assert_exit_2(proc, str(out / "checkpoint"), "not one of this model")
+
+
+def test_resume_needs_the_run_directory(tiny_tsv):
+    from gluon_rnn.errors import UserError
+    from gluon_rnn.train import main
+    with pytest.raises(UserError, match="--resume needs --out DIR"):
+        main(["--resume", "--data", str(tiny_tsv)])
+
+
 # ------------------------------------------------------------------- evaluate
 
 def test_evaluate_scores_the_runs_own_test_split(lstm_run, tiny_tsv):
