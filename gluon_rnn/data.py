@@ -129,6 +129,8 @@ def load_corpus(dataset=None, data=None, text_column=None, label_column=None, da
         raise UserError("give exactly one of a dataset name (--dataset imdb) or a file (--data)")
     if limit is not None and limit < 1:
         raise UserError(f"--limit must be at least 1, got {limit}")
+    if not 0 <= seed < 2 ** 32:   # what the split's generator takes
+        raise UserError(f"--seed must be in [0, 4294967295], got {seed}")
     origin = None
     if data is not None:
         records = [(t, y, None) for t, y in read_labelled_file(data, text_column, label_column,

@@ -67,6 +67,8 @@ def test_bad_flag_is_one_line_from_the_command_line(tiny_tsv, tmp_path):
                   "--epochs", "two")
     assert_exit_2(run_module("gluon_rnn.data", "info", "--data", tiny_tsv, "--limit", "x"),
                   "--limit", "'x'")
+    assert_exit_2(run_module("gluon_rnn.data", "info", "--data", tiny_tsv, "--seed", "-1"),
+                  "--seed must be in [0, 4294967295], got -1")
     assert not (tmp_path / "o").exists()
 
 
