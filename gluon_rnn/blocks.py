@@ -498,7 +498,7 @@ class SelfAttentiveClassifier(SentimentNet):
     """Bidirectional LSTM pooled by structured self-attention: r hops over the real tokens."""
     arch = "attention"
 
-    def __init__(self, vocab_size, attention_hops=4, attention_size=64, attention_penalty=1.0,
+    def __init__(self, vocab_size, attention_hops=4, attention_size=64, attention_penalty=0.1,
                  **kwargs):
         hops = _positive_int("attention_hops", attention_hops)
         size = _positive_int("attention_size", attention_size)
