@@ -30,6 +30,7 @@ NOTEBOOKS = {
     "02_architectures.ipynb": (4, len(ARCHITECTURES)),
     "03_inside_the_lstm.ipynb": (4, 1),
     "04_cells_vs_fused.ipynb": (2, 0),
+    "05_attention_read.ipynb": (2, 3),
 }
 
 
