@@ -6,7 +6,8 @@
 
 Modules: `blocks` (the architectures), `scratch` (one step of each cell in plain NDArray
 ops), `data` (datasets, vocabulary, bucketed batches), `train` (the shared loop and its
-CLI), `predict`, `evaluate`, `launch` (MXNet's parameter server on several processes).
+CLI), `predict`, `evaluate`, `launch` (MXNet's parameter server on several processes),
+`explain` (occlusion, the running prediction), `generated` (a toy corpus with a known rule).
 """
 __version__ = "0.1.0"
 

@@ -16,10 +16,14 @@
 | `bilstm`      | forward + backward LSTM      | [forward h at last token, backward h at first] |
 | `bilstm-mean` | forward + backward LSTM      | mean of [forward, backward] over real tokens   |
 | `lstm-cells`  | an `rnn.LSTMCell` stepped by hand (`bidirectional=True`: one per direction)   |
+| `attention`   | forward + backward LSTM      | r learned weightings of the real tokens (hops) |
 
 Names: `tokens` (N, T) float32 token ids, padding id 0; `valid_length` (N,) float32, the number
 of real tokens in each row; `hidden_size` (H) units per direction; `states` the recurrent
 state, a list: `[h]` for RNN / GRU, `[h, c]` for LSTM, each (num_layers * directions, N, H).
+
+`attention` (Lin et al. 2017) also has `net.attention_weights(tokens, valid_length)` -> (N, r, T),
+and a loss term of its own, which the training loop adds through `forward_with_extra_loss`.
 
 Padding never changes a row's logits, whatever ids the padding holds. MXNet 1.9's own
 `use_sequence_length=True` gives wrong outputs on CPU (apache/mxnet#19323, #20524), and a fused
@@ -96,6 +100,47 @@ class BiFinalState(HybridBlock):
         fwd, bwd = F.split(outputs, num_outputs=2, axis=2)                  # (N, T, H) each
         first = F.squeeze(F.slice_axis(bwd, axis=1, begin=0, end=1), axis=1)  # (N, H)
         return F.concat(self.last(fwd, valid_length), first, dim=1)       # (N, 2H)
+
+
+class SelfAttentivePooling(HybridBlock):
+    """Structured self-attention (Lin et al. 2017, "A structured self-attentive sentence
+    embedding"): `hops` (r) weightings of the steps, each a softmax over the real tokens.
+
+    outputs H (N, T, D), valid_length (N,) -> (M (N, r * D), A (N, r, T)), where
+    A = softmax(W2 tanh(W1 Hᵀ)) with W1 (attention_size, D), W2 (r, attention_size), no biases,
+    and M = A H, flattened. The softmax runs over each row's first valid_length steps only:
+    padding gets weight exactly 0 and each of the r rows of A sums to 1. A row of length 0 has
+    no token to weigh: its weights are all 0, so M is 0 (as `MaskedMean` gives zeros)."""
+
+    def __init__(self, input_size, attention_size, hops, **kwargs):
+        super().__init__(**kwargs)
+        self.hops, self.output_size = hops, hops * input_size
+        with self.name_scope():
+            self.w1 = nn.Dense(attention_size, use_bias=False, flatten=False, in_units=input_size)
+            self.w2 = nn.Dense(hops, use_bias=False, flatten=False, in_units=attention_size)
+
+    def hybrid_forward(self, F, outputs, valid_length):
+        scores = self.w2(F.tanh(self.w1(outputs)))                   # (N, T, r)
+        scores = F.swapaxes(scores, 1, 2)                              # (N, r, T)
+        # softmax's own length mask (integer lengths, one per row of the softmax): the
+        # padded steps get exactly 0 and a length of 0 gives a row of zeros, not NaN
+        length = F.cast(F.expand_dims(valid_length, axis=1), "int32")   # (N, 1)
+        length = F.broadcast_axis(length, axis=1, size=self.hops)      # (N, r)
+        weights = F.softmax(scores, length=length, use_length=True, axis=-1)  # (N, r, T)
+        pooled = F.batch_dot(weights, outputs)                         # (N, r, D)
+        return F.flatten(pooled), weights                              # (N, r * D), (N, r, T)
+
+
+def attention_penalty(F, weights, hops):
+    """||A Aᵀ - I||²_F of each example: weights A (N, r, T), r = `hops` -> (N,).
+
+    0 when the r hops put all their weight on r different tokens; largest (r² - r for
+    one-hot rows) when they all weigh the same tokens. Lin et al. add it to the loss so that
+    the hops read different parts of the sentence instead of r copies of one. (A row of
+    length 0, all-zero weights, gives r: a constant, with no gradient.)"""
+    gram = F.batch_dot(weights, weights, transpose_b=True)            # (N, r, r)
+    eye = F.expand_dims(F.eye(hops), axis=0)                           # (1, r, r)
+    return F.sum(F.square(F.broadcast_sub(gram, eye)), axis=(1, 2))   # (N,)
 
 
 # --------------------------------------------------------------------------- encoders
@@ -305,8 +350,9 @@ class SentimentNet(HybridBlock):
             self.encoder, self.pooling = self.parts(cfg["embed_size"], cfg["hidden_size"],
                                                     cfg["num_layers"], cfg["dropout"])
             self.dropout = nn.Dropout(cfg["dropout"])
-            self.head = make_head(self.encoder.output_size, cfg["head_hidden"],
-                                  cfg["num_classes"])
+            # the sentence vector's size: the encoder's, unless the pooling makes its own
+            pooled_size = getattr(self.pooling, "output_size", self.encoder.output_size)
+            self.head = make_head(pooled_size, cfg["head_hidden"], cfg["num_classes"])
         if freeze_embedding:
             self.embedding.weight.grad_req = "null"
 
@@ -355,6 +401,16 @@ class SentimentNet(HybridBlock):
         outputs = self.encoder(x, valid_length, states)              # (N, T, D * H)
         pooled = self.pooling(outputs, valid_length)                 # (N, D * H)
         return self.head(self.dropout(pooled))                       # (N, C)
+
+    # An architecture may add a term of its own to the training loss (`attention`'s
+    # penalty). The net's forward, and so `predict`, `evaluate` and the export, stays
+    # logits alone; the training loop asks for the term separately.
+    has_extra_loss = False
+
+    def forward_with_extra_loss(self, tokens, valid_length):
+        """(logits (N, C), extra loss (N,)) from one forward pass; extra is None for an
+        architecture without a term of its own (`has_extra_loss` False)."""
+        return self(tokens, valid_length), None
 
 
 class RNNClassifier(SentimentNet):
@@ -450,16 +506,73 @@ class LSTMCellsClassifier(SentimentNet):
         return Bidirectional(direction, embed_size, hidden_size), BiFinalState()
 
 
+class SelfAttentiveClassifier(SentimentNet):
+    """Bidirectional LSTM pooled by structured self-attention: r hops over the real tokens."""
+    arch = "attention"
+
+    def __init__(self, vocab_size, attention_hops=4, attention_size=64, attention_penalty=0.1,
+                 **kwargs):
+        hops = _positive_int("attention_hops", attention_hops)
+        size = _positive_int("attention_size", attention_size)
+        penalty = float(attention_penalty)
+        if not 0 <= penalty < float("inf"):
+            raise ValueError(f"attention_penalty must be a finite number >= 0, "
+                             f"got {attention_penalty!r}")
+        self.attention = (hops, size)              # read by parts(), during super().__init__
+        super().__init__(vocab_size, **kwargs)
+        self.config.update(attention_hops=hops, attention_size=size, attention_penalty=penalty)
+
+    def parts(self, embed_size, hidden_size, num_layers, dropout):
+        hops, size = self.attention
+        return (_bilstm(embed_size, hidden_size, num_layers, dropout),
+                SelfAttentivePooling(2 * hidden_size, size, hops))
+
+    def _logits_and_weights(self, tokens, valid_length, states=None):
+        x = self.embed_dropout(self.word_dropout(self.embedding(tokens)))  # (N, T, E)
+        if states is None:
+            outputs = self.encoder(x, valid_length)                  # (N, T, 2H)
+        else:
+            outputs = self.encoder(x, valid_length, states)
+        pooled, weights = self.pooling(outputs, valid_length)        # (N, r * 2H), (N, r, T)
+        return self.head(self.dropout(pooled)), weights              # (N, C), (N, r, T)
+
+    def hybrid_forward(self, F, tokens, valid_length, states=None):
+        return self._logits_and_weights(tokens, valid_length, states)[0]   # (N, C)
+
+    def attention_weights(self, tokens, valid_length, states=None):
+        """A (N, r, T): how much each hop weighs each token; exactly 0 on padding, each
+        hop's row sums to 1 over a row's real tokens."""
+        return self._logits_and_weights(tokens, valid_length, states)[1]
+
+    @property
+    def has_extra_loss(self):
+        # with one hop the penalty is (|a|² - 1)², which only pushes towards one-hot weights
+        return self.config["attention_hops"] > 1 and self.config["attention_penalty"] > 0
+
+    def forward_with_extra_loss(self, tokens, valid_length):
+        """(logits (N, C), penalty ||A Aᵀ - I||²_F * attention_penalty (N,)), one pass.
+
+        The children run hybridized when the net is; the net's own graph keeps one output."""
+        logits, weights = self._logits_and_weights(tokens, valid_length)
+        if not self.has_extra_loss:
+            return logits, None
+        penalty = attention_penalty(nd, weights, self.config["attention_hops"])
+        return logits, self.config["attention_penalty"] * penalty
+
+
 ARCHITECTURES = {cls.arch: cls for cls in (
     RNNClassifier, GRUClassifier, LSTMClassifier, StackedLSTMClassifier, MeanLSTMClassifier,
-    MaxLSTMClassifier, BiLSTMClassifier, BiLSTMMeanClassifier, LSTMCellsClassifier)}
+    MaxLSTMClassifier, BiLSTMClassifier, BiLSTMMeanClassifier, LSTMCellsClassifier,
+    SelfAttentiveClassifier)}
 
 
 def build_model(arch, vocab_size, num_classes=2, embed_size=128, hidden_size=128,
                 num_layers=None, dropout=0.0, **kwargs):
     """The `arch` classifier, not yet initialised. `num_layers=None` takes the architecture's
     default (1; `stacked`: 2). Other keyword arguments go to the class (`head_hidden`,
-    `freeze_embedding`, `embed_dropout`, `word_dropout`, `bidirectional` for `lstm-cells`). `build_model(**net.config)`
+    `freeze_embedding`, `embed_dropout`, `word_dropout`, `bidirectional` for `lstm-cells`,
+    `attention_hops`, `attention_size` and `attention_penalty` for `attention`).
+    `build_model(**net.config)`
     rebuilds a net. An unknown `arch` raises ValueError listing the known ones."""
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {arch!r}; choose from: "

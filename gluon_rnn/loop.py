@@ -62,9 +62,14 @@ def train_epoch(net, loader, loss_fn, trainer, ctx, clip=5.0, num_batches=None, 
         tokens, valid_length, label = batch
         parts = _split(batch, ctx)
         with autograd.record():
-            outs = [net(t, v) for t, v, _ in zip(*parts)]
+            if getattr(net, "has_extra_loss", False):
+                # a term of the architecture's own (attention's penalty), from the same pass
+                outs, extras = zip(*(net.forward_with_extra_loss(t, v) for t, v, _ in zip(*parts)))
+            else:
+                outs, extras = [net(t, v) for t, v, _ in zip(*parts)], None
             losses = [loss_fn(o, y) for o, (_, _, y) in zip(outs, zip(*parts))]
-        autograd.backward(losses)
+            objective = [l + e for l, e in zip(losses, extras)] if extras else losses
+        autograd.backward(objective)
         for c in ctx[len(outs):]:
             # No backward ran on this device: its gradients are still the previous step's,
             # and the sum over devices must not count them again. Zeros are this step's

@@ -19,7 +19,9 @@ from .sources import check_encoding
 # (fields, test, what the flag must be)
 _RULES = (
     (("max_len", "vocab_size", "embed_size", "hidden_size", "epochs", "batch_size",
-      "num_buckets", "patience", "num_layers", "limit"), lambda v: v >= 1, "at least 1"),
+      "num_buckets", "patience", "num_layers", "limit", "attention_hops"), lambda v: v >= 1,
+     "at least 1"),
+    (("attention_penalty",), lambda v: v >= 0, "a finite number >= 0"),
     (("dropout", "embed_dropout", "word_dropout"), lambda v: 0 <= v < 1, "in [0, 1)"),
     (("average",), lambda v: 0 <= v < 1, "in [0, 1) (0 turns it off)"),
     (("lr_decay",), lambda v: 0 < v <= 1, "in (0, 1]"),
@@ -29,7 +31,8 @@ _RULES = (
     # the split's generator takes seeds in [0, 2**32)
     (("seed",), lambda v: 0 <= v < 2 ** 32, "in [0, 4294967295]"),
 )
-_OPTIONAL = ("num_layers", "limit")   # None: the architecture's default, all examples
+# None: the architecture's default, all examples
+_OPTIONAL = ("num_layers", "limit", "attention_hops", "attention_penalty")
 
 
 def flag(name):
@@ -55,6 +58,9 @@ def check_config(cfg):
         raise UserError(f"--kvstore {cfg.kvstore} is not supported: use dist_sync")
     if cfg.data and cfg.dataset:
         raise UserError("give either --dataset or --data, not both")
+    if (cfg.attention_hops is not None or cfg.attention_penalty is not None) \
+            and cfg.arch != "attention":
+        raise UserError("--attention-hops and --attention-penalty apply to --arch attention only")
     if cfg.truncate not in TRUNCATE:
         raise UserError(f"--truncate must be one of {', '.join(TRUNCATE)}, "
                         f"got {cfg.truncate!r}")
@@ -70,7 +76,7 @@ GROUPS = {
     "data": ("dataset", "data", "text_column", "label_column", "encoding", "data_dir", "limit",
              "no_dedup", "max_len", "truncate", "vocab_size", "num_buckets"),
     "model": ("arch", "embed_size", "hidden_size", "num_layers", "dropout", "embed_dropout",
-              "word_dropout"),
+              "word_dropout", "attention_hops", "attention_penalty"),
     "training": ("epochs", "batch_size", "lr", "lr_decay", "weight_decay", "average", "clip",
                  "patience", "seed"),
     "output": ("out", "resume"),

@@ -38,9 +38,7 @@ from . import distributed, options, rundir
 from .blocks import ARCHITECTURES, build_model
 from .checkpoint import load_checkpoint, read_state, resume_config, save_checkpoint
 from .errors import UserError, run_cli
-# train_epoch and evaluate are also importable from here, where notebooks and scripts of
-# earlier versions found them.
-from .loop import WeightAverage, evaluate, seed_everything, train_epoch  # noqa: F401
+from .loop import WeightAverage, evaluate, seed_everything, train_epoch
 from .metrics import report
 from .model_io import atomic_save, atomic_write_json, atomic_write_text, export_symbol, save_model_dir
 from .plots import plot_confusion_matrix, plot_learning_curves
@@ -70,6 +68,8 @@ class Config:
     dropout: float = field(default=0.3, metadata={"help": "dropout between layers and before the head"})
     embed_dropout: float = field(default=0.0, metadata={"help": "dropout on the word vectors' entries"})
     word_dropout: float = field(default=0.0, metadata={"help": "drop whole words (their vectors) in training"})
+    attention_hops: int = field(default=None, metadata={"help": "attention: how many weightings of the tokens (hops) it learns (default 4)"})
+    attention_penalty: float = field(default=None, metadata={"help": "attention: weight of the penalty ||AAᵀ - I||² that keeps the hops apart (default 0.1; 0 = off)"})
     # optimisation: Adam, gradients clipped by global norm (the cure for exploding gradients)
     epochs: int = field(default=5, metadata={"help": "maximum number of epochs"})
     batch_size: int = field(default=64, metadata={"help": "examples per batch (per worker)"})
@@ -161,6 +161,9 @@ def build_net(cfg, vocab_size, num_classes, ctx):
                   embed_dropout=cfg.embed_dropout, word_dropout=cfg.word_dropout)
     if cfg.num_layers is not None:
         kwargs["num_layers"] = cfg.num_layers
+    for name in ("attention_hops", "attention_penalty"):   # recorded in net.config
+        if getattr(cfg, name) is not None:
+            kwargs[name] = getattr(cfg, name)
     try:
         net = build_model(cfg.arch, vocab_size=vocab_size, num_classes=num_classes, **kwargs)
     except ValueError as err:

@@ -12,14 +12,16 @@ import numpy as np
 import pytest
 from mxnet import autograd, gluon, nd
 
-from gluon_rnn.blocks import ARCHITECTURES, Bidirectional, Recurrent, build_model
+from gluon_rnn.blocks import (ARCHITECTURES, Bidirectional, Recurrent, attention_penalty,
+                              build_model)
 
 SEED = 0
 ARCHS = sorted(ARCHITECTURES)
 VOCAB, EMBED, HIDDEN, CLASSES = 50, 8, 8, 3
-LSTM_ARCHS = {"lstm", "stacked", "mean", "max", "bilstm", "bilstm-mean", "lstm-cells"}
+LSTM_ARCHS = {"lstm", "stacked", "mean", "max", "bilstm", "bilstm-mean", "lstm-cells",
+              "attention"}
 LAYERS = {"stacked": 2}
-DIRECTIONS = {"bilstm": 2, "bilstm-mean": 2}
+DIRECTIONS = {"bilstm": 2, "bilstm-mean": 2, "attention": 2}
 hybrid = pytest.mark.parametrize("hybridize", [False, True], ids=["eager", "hybrid"])
 
 
@@ -64,7 +66,7 @@ def test_output_shape(arch, hybridize):
 
 
 @pytest.mark.parametrize("arch, num_layers", [(a, None) for a in ARCHS] + [
-    ("bilstm", 2), ("bilstm-mean", 2), ("gru", 2), ("mean", 3)])
+    ("bilstm", 2), ("bilstm-mean", 2), ("gru", 2), ("mean", 3), ("attention", 2)])
 @hybrid
 def test_padding_does_not_change_logits(arch, num_layers, hybridize):
     # dropout configured (on the word vectors, between layers), off in predict mode
@@ -369,18 +371,21 @@ def test_unknown_architecture_lists_the_known_ones():
     assert ", ".join(ARCHS) in str(err.value)
 
 
-@pytest.mark.parametrize("kwargs", [dict(vocab_size=0), dict(hidden_size=-1),
-                                    dict(dropout=1.0), dict(embed_dropout=-0.1),
-                                    dict(word_dropout=1.0),
-                                    dict(head_hidden=[0])])
-def test_bad_hyper_parameters_raise_value_error(kwargs):
+@pytest.mark.parametrize("arch, kwargs", [
+    ("lstm", dict(vocab_size=0)), ("lstm", dict(hidden_size=-1)), ("lstm", dict(dropout=1.0)),
+    ("lstm", dict(embed_dropout=-0.1)), ("lstm", dict(word_dropout=1.0)),
+    ("lstm", dict(head_hidden=[0])), ("attention", dict(attention_hops=0)),
+    ("attention", dict(attention_size=1.5)), ("attention", dict(attention_penalty=-1)),
+    ("attention", dict(attention_penalty=float("nan")))])
+def test_bad_hyper_parameters_raise_value_error(arch, kwargs):
     args = {"vocab_size": VOCAB, **kwargs}
     with pytest.raises(ValueError):
-        build_model("lstm", **args)
+        build_model(arch, **args)
 
 
 @pytest.mark.parametrize("arch, extra", [(a, {}) for a in ARCHS] + [
-    ("lstm-cells", {"bidirectional": True}), ("gru", {"head_hidden": [4], "num_layers": 2})])
+    ("lstm-cells", {"bidirectional": True}), ("gru", {"head_hidden": [4], "num_layers": 2}),
+    ("attention", {"attention_hops": 2, "attention_size": 5, "attention_penalty": 0.25})])
 def test_config_round_trips_through_json(arch, extra, tmp_path):
     net = make_net(arch, dropout=0.25, **extra)
     tokens, valid_length = make_batch([4, 1, 3], T=4)
@@ -394,3 +399,103 @@ def test_config_round_trips_through_json(arch, extra, tmp_path):
     rebuilt.load_parameters(str(tmp_path / "net.params"))
     np.testing.assert_allclose(rebuilt(tokens, valid_length).asnumpy(), expected,
                                rtol=0, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- attention
+
+def test_attention_parameter_count_with_the_defaults():
+    """The README's row: vocabulary 20,000 + 2, embedding and hidden 128, 4 hops of a
+    64-unit attention layer, the post's head on the 4 x 256 pooled vector."""
+    net = build_model("attention", 20002)
+    net.initialize()
+    net(nd.array([[2, 3]]), nd.array([2]))        # finish deferred shapes
+    count = sum(int(np.prod(p.shape)) for p in net.collect_params().values())
+    bilstm = 20002 * 128 + 2 * 4 * (128 * 128 + 128 * 128 + 2 * 128)
+    attention = 64 * 256 + 4 * 64
+    head = (4 * 256 * 16 + 16) + (16 * 8 + 8) + (8 * 2 + 2)
+    assert count == bilstm + attention + head == 2_857_642
+
+
+@hybrid
+def test_attention_weights_are_a_softmax_over_real_tokens_only(hybridize):
+    hops, T = 3, 7
+    net = make_net("attention", hybridize, attention_hops=hops)
+    lengths = [7, 3, 1, 0]
+    tokens, valid_length = make_batch(lengths, T)
+    weights = net.attention_weights(tokens, valid_length).asnumpy()
+    assert weights.shape == (len(lengths), hops, T), weights.shape
+    for row, n in enumerate(lengths):
+        assert (weights[row, :, n:] == 0).all(), (row, weights[row])   # exactly 0
+        expected = np.ones(hops) if n else np.zeros(hops)              # an empty row: none
+        np.testing.assert_allclose(weights[row].sum(axis=1), expected, rtol=0, atol=1e-6)
+        assert (weights[row, :, :n] > 0).all()
+    assert weights[2, :, 0].tolist() == [1.0] * hops       # one token takes all the weight
+    # the hops differ (their own rows of W2), and garbage in the padding changes nothing
+    assert np.abs(weights[0, 0] - weights[0, 1]).max() > 1e-4
+    garbage = net.attention_weights(repad(tokens, lengths, T=12, garbage=True),
+                                    valid_length).asnumpy()
+    np.testing.assert_allclose(garbage[:, :, :T], weights, rtol=0, atol=1e-6)
+    assert (garbage[:, :, T:] == 0).all()
+
+
+def test_attention_penalty_is_zero_for_disjoint_one_hot_hops_and_large_for_equal_ones():
+    T = 5
+    disjoint = np.zeros((2, 3, T), np.float32)
+    for hop, step in enumerate([4, 0, 2]):
+        disjoint[:, hop, step] = 1.0                 # each hop one token, a different one
+    equal = np.zeros((2, 3, T), np.float32)
+    equal[:, :, 1] = 1.0                             # every hop the same token
+    spread = np.full((1, 3, T), 1.0 / T, np.float32)  # every hop uniform over the tokens
+    assert attention_penalty(nd, nd.array(disjoint), 3).asnumpy().tolist() == [0.0, 0.0]
+    assert attention_penalty(nd, nd.array(equal), 3).asnumpy().tolist() == [6.0, 6.0]  # r² - r
+    # uniform hops: A Aᵀ is 1/T everywhere: r (1 - 1/T)² on the diagonal, (r² - r) / T² off it
+    expected = 3 * (1 - 1 / T) ** 2 + 6 / T ** 2
+    np.testing.assert_allclose(attention_penalty(nd, nd.array(spread), 3).asnumpy(),
+                               [expected], rtol=1e-6)
+
+
+@hybrid
+def test_forward_with_extra_loss_is_the_forward_plus_the_scaled_penalty(hybridize):
+    net = make_net("attention", hybridize, attention_hops=2, attention_penalty=0.5)
+    tokens, valid_length = make_batch([6, 2, 4], T=6)
+    logits, extra = net.forward_with_extra_loss(tokens, valid_length)
+    np.testing.assert_allclose(logits.asnumpy(), net(tokens, valid_length).asnumpy(),
+                               rtol=0, atol=1e-6)
+    weights = net.attention_weights(tokens, valid_length)
+    expected = 0.5 * attention_penalty(nd, weights, 2).asnumpy()
+    assert extra.shape == (3,) and (expected > 0).all()
+    np.testing.assert_allclose(extra.asnumpy(), expected, rtol=1e-5)
+    # no term without a penalty, with one hop, or for the other architectures
+    for arch, kwargs in (("attention", dict(attention_penalty=0.0)),
+                         ("attention", dict(attention_hops=1)), ("bilstm-mean", {})):
+        other = make_net(arch, hybridize, **kwargs)
+        assert not other.has_extra_loss
+        assert other.forward_with_extra_loss(tokens, valid_length)[1] is None
+
+
+@hybrid
+def test_the_penalty_gradient_reaches_the_attention_and_spreads_the_hops(hybridize):
+    """Gradient steps on the penalty alone move W1, W2 and the encoder, and drive the two
+    hops apart: from nearly the same weights (overlap sum_t min(a1_t, a2_t) near 1) to
+    disjoint tokens, with the penalty falling towards 0."""
+    net = make_net("attention", hybridize, attention_hops=2, attention_penalty=1.0)
+    tokens, valid_length = make_batch([8, 8, 6, 7], T=8)
+
+    def overlap():
+        weights = net.attention_weights(tokens, valid_length).asnumpy()      # (N, 2, T)
+        return float(np.minimum(weights[:, 0], weights[:, 1]).sum(axis=1).mean())
+
+    trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": 0.05})
+    before, penalties = overlap(), []
+    for step in range(10):
+        with autograd.record():
+            _, extra = net.forward_with_extra_loss(tokens, valid_length)
+        extra.backward()
+        if step == 0:
+            for part in (net.pooling.w1, net.pooling.w2):
+                assert np.abs(part.weight.grad().asnumpy()).sum() > 0
+            assert np.abs(net.encoder.fwd[0].layers[0].l0_i2h_weight.grad().asnumpy()).sum() > 0
+        trainer.step(len(valid_length), ignore_stale_grad=True)   # the head has no part in it
+        penalties.append(float(extra.mean().asscalar()))
+    assert before > 0.9 and overlap() < 0.01, (before, overlap())
+    assert penalties[0] > 0.5 and penalties[-1] < 0.01, penalties

@@ -237,3 +237,49 @@ def test_bad_regularisation_flag_is_one_line(tiny_tsv, tmp_path, flag, value):
                       "--out", str(tmp_path / "bad"))
     assert_one_line_error(proc, flag)
     assert not (tmp_path / "bad").exists()
+
+
+def test_cli_trains_attention_with_its_flags_and_the_run_serves(tmp_path):
+    """`--attention-hops` and `--attention-penalty` reach the model and its config.json;
+    predict rebuilds it from the directory, and the export gives the same logits alone."""
+    out = tmp_path / "attention"
+    proc = run_module("gluon_rnn.train", "--arch", "attention", "--attention-hops", "2",
+                      "--attention-penalty", "0.5", "--data", REPO / "data" / "sample.tsv",
+                      "--epochs", "2", "--embed-size", "8", "--hidden-size", "8",
+                      "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert "epoch 2/2" in proc.stdout and "test accuracy" in proc.stdout
+    model = json.loads((out / "config.json").read_text())["model"]
+    assert (model["arch"], model["attention_hops"], model["attention_penalty"]) == \
+        ("attention", 2, 0.5)
+    history = (out / "history.csv").read_text().splitlines()
+    assert len(history) == 3 and "nan" not in "".join(history)
+    pred = run_module("gluon_rnn.predict", "--model", out, "--json", "a lovely film", "")
+    assert pred.returncode == 0, pred.stderr
+    rows = [json.loads(l) for l in pred.stdout.splitlines()]
+    assert len(rows) == 2 and all(0 < r["probability"] <= 1 for r in rows)
+
+    import mxnet as mx
+    from gluon_rnn.model_io import load_model_dir
+    net, _, _ = load_model_dir(out)
+    assert net.config["attention_hops"] == 2
+    exported = mx.gluon.SymbolBlock.imports(str(out / "model-symbol.json"), ["data0", "data1"],
+                                            str(out / "model-0000.params"))
+    tokens, valid_length = mx.nd.array([[5, 6, 7, 0], [8, 9, 0, 0]]), mx.nd.array([3, 2])
+    logits = exported(tokens, valid_length)
+    assert isinstance(logits, mx.nd.NDArray) and logits.shape == (2, 2)   # logits alone
+    np.testing.assert_allclose(logits.asnumpy(), net(tokens, valid_length).asnumpy(),
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--arch", "attention", "--attention-hops", "0"], "--attention-hops"),
+    (["--arch", "attention", "--attention-penalty", "-1"], "--attention-penalty"),
+    (["--arch", "attention", "--attention-penalty", "nan"], "--attention-penalty"),
+    (["--arch", "mean", "--attention-hops", "2"], "--arch attention only")])
+def test_bad_attention_flag_is_one_line(tiny_tsv, tmp_path, args, fragment):
+    from conftest import assert_one_line_error
+    proc = run_module("gluon_rnn.train", "--data", str(tiny_tsv), *args,
+                      "--out", str(tmp_path / "bad"))
+    assert_one_line_error(proc, fragment)
+    assert not (tmp_path / "bad").exists()

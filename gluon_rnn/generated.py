@@ -1,0 +1,51 @@
+"""Small labelled corpora made by a known rule: the notebooks' quick mode trains on them in
+seconds, offline, and because the rule is known, what a model should find in them is known.
+
+    >>> rows = negation_reviews(600)               # [(label, text, flipped), ...]
+    >>> write_tsv(rows, "generated.tsv")           # the post's LABEL<TAB>TEXT, for --data
+    >>> Config(arch="mean", data="generated.tsv")  # labels read as 'negative', 'positive'
+"""
+import numpy as np
+
+POSITIVE = "good great wonderful moving brilliant charming".split()
+NEGATIVE = "bad awful boring dull terrible clumsy".split()
+NEUTRAL = "the film story plot acting was and a of it this very cast ending music".split()
+LABELS = ("negative", "positive")   # sorted, as the loader sorts class names: 1 is positive
+
+
+def negation_reviews(n, seed=0, negated=1 / 3, flipped=0.05, length=(3, 13)):
+    """`n` distinct sentences of `length` neutral words around one sentiment word, which sets
+    the label; in a share `negated` of each class that word is negated ("not good" is
+    negative, "not bad" positive), so "not" alone says nothing about the label and only
+    the word after it decides. Then round(flipped * n) labels, chosen at random, are flipped,
+    as careless annotation would.
+
+    Returns [(label, text, was_flipped)] in random order, label one of `LABELS`."""
+    rng = np.random.RandomState(seed)
+    rows = {}
+    for label, count in ((0, n // 2), (1, n - n // 2)):
+        num_negated = round(negated * count)
+        for i in range(count):
+            negate = i < num_negated
+            while True:   # draw again until the sentence is new
+                words = list(rng.choice(NEUTRAL, size=rng.randint(*length)))
+                # a negated cue is "not" + a word of the other polarity
+                lexicon = POSITIVE if bool(label) != negate else NEGATIVE
+                cue = ("not " if negate else "") + rng.choice(lexicon)
+                words.insert(rng.randint(len(words) + 1), cue)
+                text = " ".join(words)
+                if text not in rows:
+                    break
+            rows[text] = label
+    texts = list(rows)
+    order = rng.permutation(len(texts))
+    flips = set(rng.choice(len(texts), size=round(flipped * len(texts)), replace=False).tolist())
+    return [(LABELS[rows[texts[i]] ^ (k in flips)], texts[i], k in flips)
+            for k, i in enumerate(order)]
+
+
+def write_tsv(rows, path):
+    """Write (label, text, ...) rows as LABEL<TAB>TEXT lines, the post's format."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.writelines(f"{row[0]}\t{row[1]}\n" for row in rows)
+    return path

@@ -1,0 +1,30 @@
+"""The generated corpus of the notebooks' quick mode follows its stated rule."""
+from collections import Counter
+
+from gluon_rnn.data import load_corpus
+from gluon_rnn.generated import LABELS, NEGATIVE, POSITIVE, negation_reviews, write_tsv
+
+
+def test_negation_reviews_follow_their_rule():
+    rows = negation_reviews(600, seed=3, negated=1 / 3, flipped=0.05)
+    texts = [text for _, text, _ in rows]
+    assert len(rows) == 600 and len(set(texts)) == 600
+    assert sum(flipped for _, _, flipped in rows) == 30
+    negated = Counter()
+    for label, text, flipped in rows:
+        words = text.split()
+        cues = [w for w in words if w in POSITIVE or w in NEGATIVE]
+        assert len(cues) == 1, text
+        says = LABELS[(cues[0] in POSITIVE) != ("not" in words)]     # the rule
+        assert (says != label) == flipped, (label, text, flipped)
+        if "not" in words:
+            assert words[words.index("not") + 1] == cues[0]
+            negated[says] += 1
+    assert negated == {"negative": 100, "positive": 100}   # "not" alone says nothing
+
+
+def test_written_file_reads_back_with_named_classes(tmp_path):
+    path = write_tsv(negation_reviews(50), tmp_path / "g.tsv")
+    corpus = load_corpus(data=str(path))
+    assert corpus.label_names == list(LABELS)
+    assert len(corpus.train) + len(corpus.valid) + len(corpus.test) == 50
