@@ -15,6 +15,7 @@
 | `max`         | LSTM                         | max of each unit's output over the real tokens |
 | `bilstm`      | forward + backward LSTM      | [forward h at last token, backward h at first] |
 | `bilstm-mean` | forward + backward LSTM      | mean of [forward, backward] over real tokens   |
+| `bilstm-meanmax` | forward + backward LSTM   | [mean, max] of [forward, backward] over real tokens |
 | `lstm-cells`  | an `rnn.LSTMCell` stepped by hand (`bidirectional=True`: one per direction)   |
 
 Names: `tokens` (N, T) float32 token ids, padding id 0; `valid_length` (N,) float32, the number
@@ -80,6 +81,22 @@ class MaskedMax(HybridBlock):
         real = F.SequenceMask(outputs, length, use_sequence_length=True, axis=1,
                               value=-1e30)                                # (N, T, H)
         return F.max(real, axis=1)                                         # (N, H)
+
+
+class MaskedMeanMax(HybridBlock):
+    """[mean, max] of each row's outputs over its real steps: (N, T, H), (N,) -> (N, 2H).
+    The mean says how much of the text leans one way, the max where it leans most."""
+
+    widens = 2   # the pooled vector is this many times the encoder's output size
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        with self.name_scope():
+            self.mean, self.max = MaskedMean(), MaskedMax()
+
+    def hybrid_forward(self, F, outputs, valid_length):
+        return F.concat(self.mean(outputs, valid_length), self.max(outputs, valid_length),
+                        dim=1)                                             # (N, 2H)
 
 
 class BiFinalState(HybridBlock):
@@ -305,8 +322,8 @@ class SentimentNet(HybridBlock):
             self.encoder, self.pooling = self.parts(cfg["embed_size"], cfg["hidden_size"],
                                                     cfg["num_layers"], cfg["dropout"])
             self.dropout = nn.Dropout(cfg["dropout"])
-            self.head = make_head(self.encoder.output_size, cfg["head_hidden"],
-                                  cfg["num_classes"])
+            pooled_size = self.encoder.output_size * getattr(self.pooling, "widens", 1)
+            self.head = make_head(pooled_size, cfg["head_hidden"], cfg["num_classes"])
         if freeze_embedding:
             self.embedding.weight.grad_req = "null"
 
@@ -417,6 +434,18 @@ class BiLSTMMeanClassifier(SentimentNet):
         return _bilstm(embed_size, hidden_size, num_layers, dropout), MaskedMean()
 
 
+class BiLSTMMeanMaxClassifier(SentimentNet):
+    """Bidirectional LSTM: [mean, max] of [forward, backward] outputs over the real tokens.
+
+    tokens (N, T), valid_length (N,) -> logits (N, C); the encoder's outputs are (N, T, 2H)
+    and the pooled vector (N, 4H): the mean and the max of both directions, each over the
+    real steps only."""
+    arch = "bilstm-meanmax"
+
+    def parts(self, embed_size, hidden_size, num_layers, dropout):
+        return _bilstm(embed_size, hidden_size, num_layers, dropout), MaskedMeanMax()
+
+
 class LSTMCellsClassifier(SentimentNet):
     """LSTMCell stepped by hand (the post's loop); equals `lstm`, or `bilstm` if bidirectional."""
     arch = "lstm-cells"
@@ -440,7 +469,8 @@ class LSTMCellsClassifier(SentimentNet):
 
 ARCHITECTURES = {cls.arch: cls for cls in (
     RNNClassifier, GRUClassifier, LSTMClassifier, StackedLSTMClassifier, MeanLSTMClassifier,
-    MaxLSTMClassifier, BiLSTMClassifier, BiLSTMMeanClassifier, LSTMCellsClassifier)}
+    MaxLSTMClassifier, BiLSTMClassifier, BiLSTMMeanClassifier, LSTMCellsClassifier,
+    BiLSTMMeanMaxClassifier)}
 
 
 def build_model(arch, vocab_size, num_classes=2, embed_size=128, hidden_size=128,
