@@ -95,6 +95,23 @@ def shown(row):
     return " ".join(shlex.quote(a) for a in command(row))
 
 
+# what a run's configuration holds beside the model and the data: not part of the comparison
+RUN_ONLY = ("seed", "out", "resume", "progress")
+
+
+def resolved_config(row):
+    """The trainer's whole configuration for the row, defaults filled in (None for a script
+    row): a record made when a default was different no longer counts."""
+    if row.get("script"):
+        return None
+    import dataclasses
+    from gluon_rnn.train import Config, build_parser
+    args = vars(build_parser().parse_args(row["args"]))
+    fields = {f.name for f in dataclasses.fields(Config)}
+    config = dataclasses.asdict(Config(**{k: v for k, v in args.items() if k in fields}))
+    return {k: v for k, v in config.items() if k not in RUN_ONLY}
+
+
 # ---------------------------------------------------------------- the split and the machine
 
 def data_args(args):
@@ -217,6 +234,14 @@ def run_one(row, seed, runs, results):
         # unset: `import gluon_rnn` gives mxnet one thread per physical core
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS", "unset"),
     }
+    if "config" in metrics:
+        record["seeds"][str(seed)]["config"] = {k: v for k, v in metrics["config"].items()
+                                                if k not in RUN_ONLY}
+    if "models" in metrics:   # a script that scores several models: each one's figures
+        record["seeds"][str(seed)]["models"] = {
+            name: {k: v for k, v in m.items() if k in ("test_accuracy", "valid_accuracy", "C",
+                                                        "seconds")}
+            for name, m in metrics["models"].items()}
     write_record(results, row, record)
     print(f"results: {row['name']} seed {seed}: test accuracy {metrics['test_accuracy']:.4f} "
           f"on {metrics['num_test']}, {wall:.0f} s", file=sys.stderr, flush=True)
@@ -228,9 +253,11 @@ def run_one(row, seed, runs, results):
 def current(row, record):
     """{seed: measurement} of the row's seeds measured with its command on today's split."""
     kept = {}
+    config = resolved_config(row)
     for seed in row["seeds"]:
         m = record.get("seeds", {}).get(str(seed))
-        if m and m.get("command") == shown(row) and m.get("split_sha256") == split_of(row, seed):
+        if m and m.get("command") == shown(row) and m.get("config") == config \
+                and m.get("split_sha256") == split_of(row, seed):
             kept[seed] = m
     return kept
 
