@@ -284,15 +284,16 @@ def row_cells(row, record):
         return NOT_MEASURED, "", ""
     accs = [kept[s]["test_accuracy"] for s in kept]
     per_seed = ", ".join(f"{s}: {kept[s]['test_accuracy']:.4f}" for s in kept)
+    num_test = _span([m["num_test"] for m in kept.values()], "{:,}".format)
     if len(accs) > 1:
-        acc = (f"**{statistics.mean(accs):.4f}** ± {statistics.stdev(accs):.4f} (mean ± s.d.; "
-               f"seeds {per_seed})")
+        acc = (f"**{statistics.mean(accs):.4f}** ± {statistics.stdev(accs):.4f} (mean ± s.d. "
+               f"over seeds {per_seed}; {num_test} test texts)")
     else:
-        acc = f"**{accs[0]:.4f}** (seed {per_seed})"
+        acc = f"**{accs[0]:.4f}** (seed {per_seed}; {num_test} test texts)"
     missing = [s for s in row["seeds"] if s not in kept]
     if missing:
-        acc += f"; seeds {', '.join(map(str, missing))} {NOT_MEASURED}"
-    acc += f" of {_span([m['num_test'] for m in kept.values()], '{:,}'.format)}"
+        acc += f"; seed{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))} " \
+               f"{NOT_MEASURED}"
     ms = list(kept.values())
     parts = []
     if ms[0].get("epochs") is not None:

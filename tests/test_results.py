@@ -125,7 +125,7 @@ def test_results_never_shows_figures_of_another_split_or_command(sentences, tmp_
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert list(json.loads((tmp_path / "records" / "tiny.json").read_text())["seeds"]) == ["1"]
     line = table_line(proc.stdout, "tiny row")
-    assert "seeds 0 not measured on this split" in line
+    assert "seed 0 not measured on this split" in line
     # another command: the record no longer counts
     write_rows(rows_file, [dict(row, args=row["args"] + ["--lr", "0.002"])])
     assert "| not measured on this split |" in table_line(
