@@ -19,6 +19,7 @@ and the split it was measured on is today's split; a row with no such seed reads
 measured on this split", whatever older figures exist.
 """
 import argparse
+import csv
 import json
 import os
 import re
@@ -165,11 +166,14 @@ def load_average():
 
 
 def git_commit():
-    """The short commit, with '+' when tracked files differ from it."""
+    """The short commit, with '+' when the code a run depends on (gluon_rnn/, the scripts in
+    benchmarks/) differs from it. Records and documents may differ."""
     def git(*args):
         return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout
     commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
-    return commit + ("+" if git("status", "--porcelain", "--untracked-files=no").strip() else "")
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", "gluon_rnn",
+                  "benchmarks/*.py", "benchmarks/speed").strip()
+    return commit + ("+" if changed else "")
 
 
 # ---------------------------------------------------------------- running
@@ -209,7 +213,7 @@ def run_one(row, seed, runs, results):
     print(f"results: {row['name']} seed {seed}: {' '.join(map(shlex.quote, argv[1:]))}",
           file=sys.stderr, flush=True)
     load_before, start = load_average(), time.perf_counter()
-    date = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    date, commit = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), git_commit()
     log = Path(runs) / f"{row['name']}-seed{seed}.log"
     with open(log, "w", encoding="utf-8") as f:
         proc = subprocess.run(argv, cwd=REPO, stdout=f, stderr=subprocess.STDOUT,
@@ -229,11 +233,17 @@ def run_one(row, seed, runs, results):
         "num_train": metrics.get("num_train"), "num_valid": metrics.get("num_valid"),
         "epochs": metrics.get("epochs_completed"), "best_epoch": metrics.get("best_epoch"),
         "train_seconds": metrics.get("train_seconds"), "wall_seconds": round(wall, 1),
-        "command": shown(row), "split_sha256": split, "commit": git_commit(), "date": date,
+        "command": shown(row), "split_sha256": split, "commit": commit, "date": date,
         "machine": machine(), "load_average": [load_before, load_average()],
         # unset: `import gluon_rnn` gives mxnet one thread per physical core
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS", "unset"),
     }
+    history = out / "history.csv"
+    if history.exists():   # each epoch's time and valid accuracy: time to an accuracy
+        with open(history, encoding="utf-8", newline="") as f:
+            record["seeds"][str(seed)]["epochs_seconds_valid"] = [
+                [int(r["epoch"]), float(r["seconds"]), float(r["valid_acc"])]
+                for r in csv.DictReader(f)]
     if "config" in metrics:
         record["seeds"][str(seed)]["config"] = {k: v for k, v in metrics["config"].items()
                                                 if k not in RUN_ONLY}
