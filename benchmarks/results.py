@@ -314,8 +314,9 @@ def row_cells(row, record):
     parts.append(f"{_seconds([m['wall_seconds'] for m in ms])} wall")
     loads = [x for m in ms for x in m["load_average"]]
     threads = _span([str(m.get("omp_num_threads", "unset")) for m in ms], str)
-    when = (f"{_span([m['date'][:10] for m in ms], str)}, "
-            f"{_span([m['commit'] for m in ms], '`{}`'.format)}, "
+    in_order = sorted(ms, key=lambda m: m["date"])
+    commits = ", ".join(dict.fromkeys(f"`{m['commit']}`" for m in in_order))
+    when = (f"{_span([m['date'][:10] for m in ms], str)}, {commits}, "
             f"{ms[0]['machine']}, OMP_NUM_THREADS {threads}, "
             f"load {_span(loads, '{:.1f}'.format)}")
     return acc, ", ".join(parts), when
