@@ -87,10 +87,9 @@ class MaskedMeanMax(HybridBlock):
     """[mean, max] of each row's outputs over its real steps: (N, T, H), (N,) -> (N, 2H).
     The mean says how much of the text leans one way, the max where it leans most."""
 
-    widens = 2   # the pooled vector is this many times the encoder's output size
-
-    def __init__(self, **kwargs):
+    def __init__(self, input_size, **kwargs):
         super().__init__(**kwargs)
+        self.output_size = 2 * input_size          # H -> 2H
         with self.name_scope():
             self.mean, self.max = MaskedMean(), MaskedMax()
 
@@ -322,7 +321,8 @@ class SentimentNet(HybridBlock):
             self.encoder, self.pooling = self.parts(cfg["embed_size"], cfg["hidden_size"],
                                                     cfg["num_layers"], cfg["dropout"])
             self.dropout = nn.Dropout(cfg["dropout"])
-            pooled_size = self.encoder.output_size * getattr(self.pooling, "widens", 1)
+            # the sentence vector's size: the encoder's, unless the pooling makes its own
+            pooled_size = getattr(self.pooling, "output_size", self.encoder.output_size)
             self.head = make_head(pooled_size, cfg["head_hidden"], cfg["num_classes"])
         if freeze_embedding:
             self.embedding.weight.grad_req = "null"
@@ -443,7 +443,8 @@ class BiLSTMMeanMaxClassifier(SentimentNet):
     arch = "bilstm-meanmax"
 
     def parts(self, embed_size, hidden_size, num_layers, dropout):
-        return _bilstm(embed_size, hidden_size, num_layers, dropout), MaskedMeanMax()
+        encoder = _bilstm(embed_size, hidden_size, num_layers, dropout)
+        return encoder, MaskedMeanMax(encoder.output_size)
 
 
 class LSTMCellsClassifier(SentimentNet):

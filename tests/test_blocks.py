@@ -130,11 +130,11 @@ def test_mean_max_pooling_is_both_over_real_steps_and_feeds_a_wider_head(hybridi
     rng = np.random.RandomState(0)
     outputs = nd.array(rng.randn(3, 5, 4).astype(np.float32))     # (N, T, H)
     lengths = nd.array([5, 2, 0])
-    pool = MaskedMeanMax()
+    pool = MaskedMeanMax(4)
     if hybridize:
         pool.hybridize()
     out = pool(outputs, lengths)
-    assert out.shape == (3, 8), out.shape
+    assert out.shape == (3, 8) and pool.output_size == 8, out.shape
     np.testing.assert_allclose(out.asnumpy(), np.concatenate(
         [MaskedMean()(outputs, lengths).asnumpy(), MaskedMax()(outputs, lengths).asnumpy()],
         axis=1), rtol=0, atol=0)
