@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 ARCH   ?= mean
 ARGS   ?=
 
-.PHONY: run test bench clean
+.PHONY: run test bench results clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench.py $(ARGS)
+
+# the README's result rows (benchmarks/results_rows.py): make results ARGS="--only make-run"
+results: $(STAMP)
+	$(PY) benchmarks/results.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

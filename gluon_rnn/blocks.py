@@ -15,6 +15,7 @@
 | `max`         | LSTM                         | max of each unit's output over the real tokens |
 | `bilstm`      | forward + backward LSTM      | [forward h at last token, backward h at first] |
 | `bilstm-mean` | forward + backward LSTM      | mean of [forward, backward] over real tokens   |
+| `bilstm-meanmax` | forward + backward LSTM   | [mean, max] of [forward, backward] over real tokens |
 | `lstm-cells`  | an `rnn.LSTMCell` stepped by hand (`bidirectional=True`: one per direction)   |
 | `attention`   | forward + backward LSTM      | r learned weightings of the real tokens (hops) |
 
@@ -84,6 +85,21 @@ class MaskedMax(HybridBlock):
         real = F.SequenceMask(outputs, length, use_sequence_length=True, axis=1,
                               value=-1e30)                                # (N, T, H)
         return F.max(real, axis=1)                                         # (N, H)
+
+
+class MaskedMeanMax(HybridBlock):
+    """[mean, max] of each row's outputs over its real steps: (N, T, H), (N,) -> (N, 2H).
+    The mean says how much of the text leans one way, the max where it leans most."""
+
+    def __init__(self, input_size, **kwargs):
+        super().__init__(**kwargs)
+        self.output_size = 2 * input_size          # H -> 2H
+        with self.name_scope():
+            self.mean, self.max = MaskedMean(), MaskedMax()
+
+    def hybrid_forward(self, F, outputs, valid_length):
+        return F.concat(self.mean(outputs, valid_length), self.max(outputs, valid_length),
+                        dim=1)                                             # (N, 2H)
 
 
 class BiFinalState(HybridBlock):
@@ -485,6 +501,19 @@ class BiLSTMMeanClassifier(SentimentNet):
         return _bilstm(embed_size, hidden_size, num_layers, dropout), MaskedMean()
 
 
+class BiLSTMMeanMaxClassifier(SentimentNet):
+    """Bidirectional LSTM: [mean, max] of [forward, backward] outputs over the real tokens.
+
+    tokens (N, T), valid_length (N,) -> logits (N, C); the encoder's outputs are (N, T, 2H)
+    and the pooled vector (N, 4H): the mean and the max of both directions, each over the
+    real steps only."""
+    arch = "bilstm-meanmax"
+
+    def parts(self, embed_size, hidden_size, num_layers, dropout):
+        encoder = _bilstm(embed_size, hidden_size, num_layers, dropout)
+        return encoder, MaskedMeanMax(encoder.output_size)
+
+
 class LSTMCellsClassifier(SentimentNet):
     """LSTMCell stepped by hand (the post's loop); equals `lstm`, or `bilstm` if bidirectional."""
     arch = "lstm-cells"
@@ -563,7 +592,7 @@ class SelfAttentiveClassifier(SentimentNet):
 ARCHITECTURES = {cls.arch: cls for cls in (
     RNNClassifier, GRUClassifier, LSTMClassifier, StackedLSTMClassifier, MeanLSTMClassifier,
     MaxLSTMClassifier, BiLSTMClassifier, BiLSTMMeanClassifier, LSTMCellsClassifier,
-    SelfAttentiveClassifier)}
+    SelfAttentiveClassifier, BiLSTMMeanMaxClassifier)}
 
 
 def build_model(arch, vocab_size, num_classes=2, embed_size=128, hidden_size=128,

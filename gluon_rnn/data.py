@@ -16,9 +16,11 @@ user's file, IMDB's cache and sources) is `gluon_rnn.sources`.
 
 Exact duplicate texts are removed before splitting (`dedup=True`), so no test text is ever
 seen in training; a text that occurs under more than one label is dropped altogether, since
-neither label can be trusted.
+neither label can be trusted. IMDB's test half is the exception: it stays whole (25,000
+reviews, the size every published figure uses), and the rules act on its training half alone.
 """
 import argparse
+import hashlib
 import json
 import re
 import warnings
@@ -69,10 +71,12 @@ class Corpus:
     dataset: str           # "imdb" or the file's name
     num_examples: int      # examples read, duplicates included
     num_distinct: int      # distinct texts among them
-    duplicates_removed: int  # num_examples - num_distinct when de-duplicated, else 0
+    duplicates_removed: int  # repeated copies removed (IMDB: from train only), else 0
     num_conflicting: int   # distinct texts seen under more than one label (dropped when de-duplicated)
     label_counts: dict = field(default_factory=dict)  # label name -> examples read
     origin: str = None     # for a cache: the source that filled it
+    # IMDB, de-duplicated: training reviews removed by each rule (`_dedup_train_half`)
+    train_removed: dict = field(default_factory=dict)
 
 
 def _label_names(labels):
@@ -95,6 +99,23 @@ def _dedup(records):
     conflicting = {key for key, labels in labels_of.items() if len(labels) > 1}
     kept = [records[i] for key, i in first.items() if key not in conflicting]
     return kept, len(first), len(conflicting)
+
+
+def _dedup_train_half(records):
+    """IMDB's protocol: the test half kept whole, the training half de-duplicated within
+    itself (as `_dedup`) and cleared of every text that also occurs in the test half, so
+    nothing leaks and the test set keeps its standard size. Returns the kept records (train
+    half first) and how many training reviews each rule removed: `duplicates` (repeated
+    copies), `conflicting` (the last copy of a text seen under two labels in train) and
+    `in_test` (texts also found in test)."""
+    train = [r for r in records if r[2] == "train"]
+    test = [r for r in records if r[2] == "test"]
+    kept, distinct, conflicting = _dedup(train)
+    in_test = {" ".join(text.split()) for text, _, _ in test}
+    clean = [r for r in kept if " ".join(r[0].split()) not in in_test]
+    removed = {"duplicates": len(train) - distinct, "conflicting": conflicting,
+               "in_test": len(kept) - len(clean)}
+    return clean + test, removed
 
 
 def _split(records, rng):
@@ -121,9 +142,10 @@ def load_corpus(dataset=None, data=None, text_column=None, label_column=None, da
     seeded subset of `limit` examples if asked, and split with `seed`.
 
     A file is split 80/10/10 (train/valid/test). IMDB keeps its 25,000/25,000 train/test
-    halves and carves valid from train (10%); de-duplication keeps a review found in both
-    halves in train. `dedup=False` keeps every line, as the post did (its test sentences
-    then also occur in training).
+    halves and carves valid from train (10%); de-duplication leaves the test half whole and
+    removes from train its repeated reviews, its conflicting ones and every review that also
+    occurs in test (`Corpus.train_removed` counts each). `dedup=False` keeps every line, as
+    the post did (its test sentences then also occur in training).
     """
     if (dataset is None) == (data is None):
         raise UserError("give exactly one of a dataset name (--dataset imdb) or a file (--data)")
@@ -142,8 +164,7 @@ def load_corpus(dataset=None, data=None, text_column=None, label_column=None, da
     else:
         raise UserError(f"unknown dataset {dataset!r}; known: imdb (or give a file with --data)")
 
-    # IMDB's train half goes first, so that a review found in both halves stays in train.
-    records.sort(key=lambda record: record[2] == "test")
+    records.sort(key=lambda record: record[2] == "test")   # IMDB's train half first
     names, numeric = _label_names([label for _, label, _ in records])
     index = {name_: i for i, name_ in enumerate(names)}
     to_id = (lambda y: index[str(int(y))]) if numeric else index.__getitem__
@@ -151,8 +172,14 @@ def load_corpus(dataset=None, data=None, text_column=None, label_column=None, da
     counts = Counter(label for _, label, _ in records)
 
     kept, num_distinct, num_conflicting = _dedup(records)
+    train_removed = {}
     if not dedup:
         kept = records
+    elif records and records[0][2]:
+        kept, train_removed = _dedup_train_half(records)
+    duplicates_removed = len(records) - num_distinct if dedup else 0
+    if train_removed:   # repeated copies: within train, and of test reviews
+        duplicates_removed = train_removed["duplicates"] + train_removed["in_test"]
     rng = np.random.RandomState(seed)
     if limit is not None and limit < len(kept):
         kept = [kept[i] for i in sorted(rng.permutation(len(kept))[:limit])]
@@ -160,9 +187,10 @@ def load_corpus(dataset=None, data=None, text_column=None, label_column=None, da
     return Corpus(train=train, valid=valid, test=test, label_names=names,
                   num_classes=len(names), source=source, dataset=name,
                   num_examples=len(records), num_distinct=num_distinct,
-                  duplicates_removed=len(records) - num_distinct if dedup else 0,
+                  duplicates_removed=duplicates_removed,
                   num_conflicting=num_conflicting,
-                  label_counts={names[i]: counts[i] for i in range(len(names))}, origin=origin)
+                  label_counts={names[i]: counts[i] for i in range(len(names))}, origin=origin,
+                  train_removed=train_removed)
 
 
 # ---------------------------------------------------------------- vocabulary and ids
@@ -318,6 +346,16 @@ def _length_percentiles(texts):
     return stats
 
 
+def split_fingerprint(corpus):
+    """sha256 of the three splits' (label, text) pairs, in split order: two results compare
+    only when they were measured on the same fingerprint."""
+    digest = hashlib.sha256()
+    for name in ("train", "valid", "test"):
+        for text, label in getattr(corpus, name):
+            digest.update(json.dumps([name, label, text]).encode("utf-8") + b"\n")
+    return digest.hexdigest()
+
+
 def corpus_info(corpus):
     """The summary printed by `info`, as a dict."""
     splits = {"train": corpus.train, "valid": corpus.valid, "test": corpus.test}
@@ -329,6 +367,7 @@ def corpus_info(corpus):
         "num_classes": corpus.num_classes, "label_names": corpus.label_names,
         "label_counts": corpus.label_counts,
         "splits": {name: len(rows) for name, rows in splits.items()},
+        "split_sha256": split_fingerprint(corpus),
         "split_label_counts": {name: {corpus.label_names[y]: n for y, n in
                                       sorted(Counter(y for _, y in rows).items())}
                                for name, rows in splits.items()},
@@ -336,9 +375,13 @@ def corpus_info(corpus):
     }
     if corpus.origin:
         info["origin"] = corpus.origin
+    if corpus.train_removed:
+        info["train_removed"] = corpus.train_removed
     if corpus.dataset == "imdb":
-        info["split_protocol"] = ("IMDB's 25,000/25,000 train/test halves, de-duplicated when "
-                                  "dedup applies, then 10% of train carved out as valid")
+        info["split_protocol"] = (
+            "IMDB's train/test halves; test kept whole; train de-duplicated within itself "
+            "and cleared of every text also in test (when dedup applies); 10% of train "
+            "carved out as valid with the seed")
     else:
         info["split_protocol"] = "seeded 80/10/10 train/valid/test split"
     return info

@@ -18,10 +18,10 @@ from gluon_rnn.blocks import (ARCHITECTURES, Bidirectional, Recurrent, attention
 SEED = 0
 ARCHS = sorted(ARCHITECTURES)
 VOCAB, EMBED, HIDDEN, CLASSES = 50, 8, 8, 3
-LSTM_ARCHS = {"lstm", "stacked", "mean", "max", "bilstm", "bilstm-mean", "lstm-cells",
-              "attention"}
+LSTM_ARCHS = {"lstm", "stacked", "mean", "max", "bilstm", "bilstm-mean", "bilstm-meanmax",
+              "lstm-cells", "attention"}
 LAYERS = {"stacked": 2}
-DIRECTIONS = {"bilstm": 2, "bilstm-mean": 2, "attention": 2}
+DIRECTIONS = {"bilstm": 2, "bilstm-mean": 2, "bilstm-meanmax": 2, "attention": 2}
 hybrid = pytest.mark.parametrize("hybridize", [False, True], ids=["eager", "hybrid"])
 
 
@@ -121,6 +121,27 @@ def test_masked_max_reads_only_real_steps(hybridize):
     grad = x.grad.asnumpy()
     assert grad[1, 2:].sum() == 0 and grad[2, 1:].sum() == 0
     np.testing.assert_array_equal(grad.sum(axis=1), np.ones((3, 4)))
+
+
+@hybrid
+def test_mean_max_pooling_is_both_over_real_steps_and_feeds_a_wider_head(hybridize):
+    """[mean, max] over real steps only, (N, T, H) -> (N, 2H); `bilstm-meanmax` pools
+    (N, T, 2H) into (N, 4H), which is what its head reads."""
+    from gluon_rnn.blocks import MaskedMax, MaskedMean, MaskedMeanMax
+    rng = np.random.RandomState(0)
+    outputs = nd.array(rng.randn(3, 5, 4).astype(np.float32))     # (N, T, H)
+    lengths = nd.array([5, 2, 0])
+    pool = MaskedMeanMax(4)
+    if hybridize:
+        pool.hybridize()
+    out = pool(outputs, lengths)
+    assert out.shape == (3, 8) and pool.output_size == 8, out.shape
+    np.testing.assert_allclose(out.asnumpy(), np.concatenate(
+        [MaskedMean()(outputs, lengths).asnumpy(), MaskedMax()(outputs, lengths).asnumpy()],
+        axis=1), rtol=0, atol=0)
+    net = make_net("bilstm-meanmax", hybridize)
+    first_dense = net.head[0]
+    assert first_dense.weight.shape[1] == 4 * HIDDEN, first_dense.weight.shape
 
 
 LOAD_EXPORTED = textwrap.dedent("""

@@ -351,15 +351,49 @@ def test_imdb_reads_the_cache_offline(tmp_path, monkeypatch):
     assert set(t for t, _ in corpus.test) == {t for t, _, s in records if s == "test"}
 
 
-def test_imdb_dedup_keeps_a_review_in_train(tmp_path, monkeypatch):
+def test_imdb_keeps_the_test_half_whole_and_clears_train_of_it(tmp_path, monkeypatch):
     no_network(monkeypatch)
     records = [("same review", "positive", "test"), ("same review", "positive", "train"),
+               ("seen  twice", "negative", "train"), ("seen twice", "negative", "train"),
+               ("torn", "negative", "train"), ("torn", "positive", "train"),
+               ("repeated in test", "negative", "test"), ("repeated in test", "negative", "test"),
                ("other", "negative", "train"), ("third", "negative", "test")]
     sources.write_imdb_cache(tmp_path / "imdb.jsonl", records, origin="x")
     corpus = gdata.load_corpus(dataset="imdb", data_dir=str(tmp_path))
-    assert corpus.duplicates_removed == 1
-    assert "same review" in [t for t, _ in corpus.train + corpus.valid]
-    assert [t for t, _ in corpus.test] == ["third"]
+    test_half = [(t, y) for t, y, half in records if half == "test"]
+    assert len(corpus.test) == len(test_half)
+    assert sorted(corpus.test) == sorted((t, corpus.label_names.index(y)) for t, y in test_half)
+    training = [t for t, _ in corpus.train + corpus.valid]
+    assert sorted(training) == ["other", "seen  twice"]
+    assert corpus.train_removed == {"duplicates": 2, "conflicting": 1, "in_test": 1}
+    train_half = sum(half == "train" for *_, half in records)
+    assert train_half - sum(corpus.train_removed.values()) == len(training)
+    assert corpus.duplicates_removed == 3      # the copies: one within train, one of a test review
+    kept = gdata.load_corpus(dataset="imdb", data_dir=str(tmp_path), dedup=False)
+    assert kept.train_removed == {} and len(kept.train + kept.valid) == train_half
+    assert len(kept.test) == len(test_half)
+
+
+def test_imdb_info_reports_the_splits_and_each_rule(tmp_path):
+    """The command line, on a fake cache: test whole, train cleared of its repeats and of
+    test reviews, and the counts of each rule."""
+    halves = [(t, y, "test" if i % 3 == 0 else "train")
+              for i, (t, y) in enumerate(fake_reviews(30))]
+    leaks = [(t, y, "train") for t, y, half in halves[:12] if half == "test"]
+    repeats = [(t, y, "train") for t, y, half in halves[:12] if half == "train"]
+    records = halves + leaks + repeats
+    sources.write_imdb_cache(tmp_path / "imdb.jsonl", records, origin="registry:test")
+    report = info("--dataset", "imdb", "--data-dir", tmp_path)
+    assert report["splits"]["test"] == sum(half == "test" for *_, half in halves)
+    assert report["train_removed"] == {"duplicates": len(repeats), "conflicting": 0,
+                                       "in_test": len(leaks)}
+    assert report["splits"]["train"] + report["splits"]["valid"] == \
+        sum(half == "train" for *_, half in halves)
+    assert report["origin"] == "registry:test" and len(report["split_sha256"]) == 64
+    assert info("--dataset", "imdb", "--data-dir", tmp_path)["split_sha256"] == \
+        report["split_sha256"]
+    assert info("--dataset", "imdb", "--data-dir", tmp_path, "--seed", "1")["split_sha256"] != \
+        report["split_sha256"]
 
 
 def test_corrupt_cache_is_a_user_error(tmp_path, monkeypatch):

@@ -1,0 +1,397 @@
+"""Run the README's result rows and print its tables: every figure from one command.
+
+    python benchmarks/results.py --tables                      # print the tables, run nothing
+    python benchmarks/results.py --only make-run               # run one row (all its seeds)
+    python benchmarks/results.py --only mean-whole --seeds 1   # one seed of one row
+    python benchmarks/results.py                               # every row: hours
+    make results ARGS="--only ngram-baseline"
+
+The rows are `ROWS` in benchmarks/results_rows.py (or a JSON list given with `--rows`). Each
+run is `python -m gluon_rnn.train ARGS --seed S --out runs/results/NAME-seedS` (or the row's
+script with the same two flags); its metrics.json stays there, and its key figures are copied
+to benchmarks/results/NAME.json, which is committed: test accuracy, test size, epochs, the
+kept epoch, training and wall seconds, the commit, the date, the machine and how busy it was,
+and a fingerprint of the split (`gluon_rnn.data.split_fingerprint`).
+
+The tables show, for each row, the mean and spread over its seeds and when, where and on which
+commit it was measured. A seed counts only when its record matches the row's command today
+and the split it was measured on is today's split; a row with no such seed reads "not
+measured on this split", whatever older figures exist.
+"""
+import argparse
+import csv
+import json
+import os
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from gluon_rnn.errors import UserError, run_cli  # noqa: E402
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+NOT_MEASURED = "not measured on this split"
+
+
+# ---------------------------------------------------------------- rows
+
+def load_rows(path=None):
+    """(rows, table titles): from results_rows.py, or from a JSON file
+    `{"tables": {...}, "rows": [...]}`; each row checked."""
+    if path is None:
+        import results_rows
+        rows, tables = results_rows.ROWS, results_rows.TABLES
+    else:
+        try:
+            spec = json.loads(Path(path).read_text(encoding="utf-8"))
+            rows, tables = spec["rows"], spec["tables"]
+        except FileNotFoundError:
+            raise UserError(f"{path}: no such file") from None
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise UserError(f"{path}: not a row list ({type(err).__name__}: {err})") from None
+    names = set()
+    for i, row in enumerate(rows):
+        where = f"row {i + 1} ({row.get('name', '?')})" if isinstance(row, dict) else f"row {i + 1}"
+        if not isinstance(row, dict):
+            raise UserError(f"{where}: expected an object")
+        missing = {"name", "table", "what", "args", "seeds"} - set(row)
+        if missing:
+            raise UserError(f"{where}: missing {', '.join(sorted(missing))}")
+        if not isinstance(row["name"], str) or not NAME.match(row["name"]):
+            raise UserError(f"{where}: name must be lower-case letters, digits, '.', '-', '_'")
+        if row["name"] in names:
+            raise UserError(f"{where}: the name {row['name']!r} is used twice")
+        names.add(row["name"])
+        if row["table"] not in tables:
+            raise UserError(f"{where}: unknown table {row['table']!r}; known: "
+                            + ", ".join(tables))
+        if not isinstance(row["args"], list) or not all(isinstance(a, str) for a in row["args"]):
+            raise UserError(f"{where}: args must be a list of strings")
+        if {"--seed", "--out"} & set(row["args"]):
+            raise UserError(f"{where}: --seed and --out are added by results.py")
+        seeds = row["seeds"]
+        if not isinstance(seeds, list) or not seeds or not all(
+                isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
+            raise UserError(f"{where}: seeds must be a non-empty list of integers >= 0")
+    return rows, tables
+
+
+def command(row, seed=None, out=None):
+    """The row's command as a list, with --seed and --out when given."""
+    head = [row["script"]] if row.get("script") else ["-m", "gluon_rnn.train"]
+    tail = [] if seed is None else ["--seed", str(seed)]
+    tail += [] if out is None else ["--out", str(out)]
+    return ["python"] + head + list(row["args"]) + tail
+
+
+def shown(row):
+    return " ".join(shlex.quote(a) for a in command(row))
+
+
+# what a run's configuration holds beside the model and the data: not part of the comparison
+RUN_ONLY = ("seed", "out", "resume", "progress")
+
+
+def resolved_config(row):
+    """The trainer's whole configuration for the row, defaults filled in (None for a script
+    row): a record made when a default was different no longer counts."""
+    if row.get("script"):
+        return None
+    import dataclasses
+    from gluon_rnn.train import Config, build_parser
+    args = vars(build_parser().parse_args(row["args"]))
+    fields = {f.name for f in dataclasses.fields(Config)}
+    config = dataclasses.asdict(Config(**{k: v for k, v in args.items() if k in fields}))
+    return {k: v for k, v in config.items() if k not in RUN_ONLY}
+
+
+# ---------------------------------------------------------------- the split and the machine
+
+def data_args(args):
+    """The flags of `args` that decide the corpus (as `gluon_rnn.train` reads them)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    for flag in ("--dataset", "--data", "--text-column", "--label-column", "--data-dir"):
+        parser.add_argument(flag)
+    parser.add_argument("--limit", type=int)
+    parser.add_argument("--no-dedup", action="store_true")
+    known, _ = parser.parse_known_args(args)
+    return known
+
+
+_FINGERPRINTS = {}
+
+
+def split_of(row, seed):
+    """The fingerprint of the split this row and seed train and test on today, or the one-line
+    reason it cannot be read (a missing file)."""
+    d = data_args(row["args"])
+    key = (d.dataset, d.data, d.text_column, d.label_column, d.data_dir, d.limit, d.no_dedup,
+           seed)
+    if key not in _FINGERPRINTS:
+        from gluon_rnn.data import load_corpus, split_fingerprint
+        try:
+            corpus = load_corpus(dataset=None if d.data else (d.dataset or "imdb"), data=d.data,
+                                 text_column=d.text_column, label_column=d.label_column,
+                                 data_dir=d.data_dir, limit=d.limit, dedup=not d.no_dedup,
+                                 seed=seed)
+            _FINGERPRINTS[key] = split_fingerprint(corpus)
+        except UserError as err:
+            _FINGERPRINTS[key] = UserError(str(err))
+    return _FINGERPRINTS[key]
+
+
+def machine():
+    """The CPU model and the number of CPUs this process may use."""
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = " ".join(line.split(":", 1)[1].split())
+                break
+    except OSError:
+        pass
+    return f"{model}, {len(os.sched_getaffinity(0))} CPUs"
+
+
+def load_average():
+    return round(os.getloadavg()[0], 2)
+
+
+def git_commit():
+    """The short commit, with '+' when the code a run depends on (gluon_rnn/, the scripts in
+    benchmarks/) differs from it. Records and documents may differ."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout
+    commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", "gluon_rnn",
+                  "benchmarks/*.py", "benchmarks/speed").strip()
+    return commit + ("+" if changed else "")
+
+
+# ---------------------------------------------------------------- running
+
+def record_path(results, row):
+    return Path(results) / f"{row['name']}.json"
+
+
+def read_record(results, row):
+    path = record_path(results, row)
+    if not path.exists():
+        return {"name": row["name"], "seeds": {}}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise UserError(f"{path}: not a results record ({err})") from None
+
+
+def write_record(results, row, record):
+    path = record_path(results, row)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def run_one(row, seed, runs, results):
+    """Run one seed of `row`; copy its key figures into the row's record."""
+    out = Path(runs) / f"{row['name']}-seed{seed}"
+    if out.exists():
+        shutil.rmtree(out)                       # an earlier run of the same row and seed
+    out.parent.mkdir(parents=True, exist_ok=True)
+    split = split_of(row, seed)
+    if isinstance(split, UserError):
+        raise split
+    argv = [sys.executable] + command(row, seed, out)[1:]
+    print(f"results: {row['name']} seed {seed}: {' '.join(map(shlex.quote, argv[1:]))}",
+          file=sys.stderr, flush=True)
+    load_before, start = load_average(), time.perf_counter()
+    date, commit = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), git_commit()
+    log = Path(runs) / f"{row['name']}-seed{seed}.log"
+    with open(log, "w", encoding="utf-8") as f:
+        proc = subprocess.run(argv, cwd=REPO, stdout=f, stderr=subprocess.STDOUT,
+                              env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        lines = [l for l in log.read_text(encoding="utf-8").splitlines() if l.strip()]
+        last = lines[-1] if lines else "no output"
+        last = last[len("error: "):] if last.startswith("error: ") else last
+        return proc.returncode, (f"{row['name']} seed {seed} failed (exit {proc.returncode}): "
+                                 f"{last} (log: {log})")
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    record = read_record(results, row)
+    record.update(name=row["name"], command=shown(row))
+    record.setdefault("seeds", {})[str(seed)] = {
+        "test_accuracy": metrics["test_accuracy"], "num_test": metrics["num_test"],
+        "num_train": metrics.get("num_train"), "num_valid": metrics.get("num_valid"),
+        "epochs": metrics.get("epochs_completed"), "best_epoch": metrics.get("best_epoch"),
+        "train_seconds": metrics.get("train_seconds"), "wall_seconds": round(wall, 1),
+        "command": shown(row), "split_sha256": split, "commit": commit, "date": date,
+        "machine": machine(), "load_average": [load_before, load_average()],
+        # unset: `import gluon_rnn` gives mxnet one thread per physical core
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS", "unset"),
+    }
+    history = out / "history.csv"
+    if history.exists():   # each epoch's time and valid accuracy: time to an accuracy
+        with open(history, encoding="utf-8", newline="") as f:
+            record["seeds"][str(seed)]["epochs_seconds_valid"] = [
+                [int(r["epoch"]), float(r["seconds"]), float(r["valid_acc"])]
+                for r in csv.DictReader(f)]
+    if "config" in metrics:
+        record["seeds"][str(seed)]["config"] = {k: v for k, v in metrics["config"].items()
+                                                if k not in RUN_ONLY}
+    if "models" in metrics:   # a script that scores several models: each one's figures
+        record["seeds"][str(seed)]["models"] = {
+            name: {k: v for k, v in m.items() if k in ("test_accuracy", "valid_accuracy", "C",
+                                                        "seconds")}
+            for name, m in metrics["models"].items()}
+    write_record(results, row, record)
+    print(f"results: {row['name']} seed {seed}: test accuracy {metrics['test_accuracy']:.4f} "
+          f"on {metrics['num_test']}, {wall:.0f} s", file=sys.stderr, flush=True)
+    return 0, None
+
+
+# ---------------------------------------------------------------- tables
+
+def current(row, record):
+    """{seed: measurement} of the row's seeds measured with its command on today's split."""
+    kept = {}
+    config = resolved_config(row)
+    for seed in row["seeds"]:
+        m = record.get("seeds", {}).get(str(seed))
+        if m and m.get("command") == shown(row) and m.get("config") == config \
+                and m.get("split_sha256") == split_of(row, seed):
+            kept[seed] = m
+    return kept
+
+
+def _span(values, fmt):
+    lo, hi = min(values), max(values)
+    return fmt(lo) if fmt(lo) == fmt(hi) else f"{fmt(lo)}-{fmt(hi)}"
+
+
+def _seconds(values):
+    """'48 s', '2.5-3.1 min': seconds up to two minutes, minutes beyond."""
+    if max(values) < 120:
+        return _span(values, lambda v: f"{v:.1f}" if v < 10 else f"{v:.0f}") + " s"
+    return _span([v / 60 for v in values], "{:.1f}".format) + " min"
+
+
+def row_cells(row, record):
+    """(test accuracy, time, measured) cells of one row."""
+    split = split_of(row, row["seeds"][0])
+    if isinstance(split, UserError):
+        return f"not measured: {split}", "", ""
+    kept = current(row, record)
+    if not kept:
+        return NOT_MEASURED, "", ""
+    accs = [kept[s]["test_accuracy"] for s in kept]
+    per_seed = ", ".join(f"{s}: {kept[s]['test_accuracy']:.4f}" for s in kept)
+    num_test = _span([m["num_test"] for m in kept.values()], "{:,}".format)
+    if len(accs) > 1:
+        acc = (f"**{statistics.mean(accs):.4f}** ± {statistics.stdev(accs):.4f} (mean ± s.d. "
+               f"over seeds {per_seed}; {num_test} test texts)")
+    else:
+        acc = f"**{accs[0]:.4f}** (seed {per_seed}; {num_test} test texts)"
+    missing = [s for s in row["seeds"] if s not in kept]
+    if missing:
+        acc += f"; seed{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))} " \
+               f"{NOT_MEASURED}"
+    ms = list(kept.values())
+    parts = []
+    if ms[0].get("epochs") is not None:
+        epochs = _span([m["epochs"] for m in ms], str)
+        parts.append(f"{epochs} epoch{'' if epochs == '1' else 's'} "
+                     f"(kept {_span([m['best_epoch'] for m in ms], str)})")
+    parts.append(f"{_seconds([m['train_seconds'] for m in ms])} training")
+    parts.append(f"{_seconds([m['wall_seconds'] for m in ms])} wall")
+    loads = [x for m in ms for x in m["load_average"]]
+    threads = _span([str(m.get("omp_num_threads", "unset")) for m in ms], str)
+    in_order = sorted(ms, key=lambda m: m["date"])
+    commits = ", ".join(dict.fromkeys(f"`{m['commit']}`" for m in in_order))
+    when = (f"{_span([m['date'][:10] for m in ms], str)}, {commits}, "
+            f"{ms[0]['machine']}, OMP_NUM_THREADS {threads}, "
+            f"load {_span(loads, '{:.1f}'.format)}")
+    return acc, ", ".join(parts), when
+
+
+def tables(rows, titles, results):
+    """The README's Markdown tables, one per title, rows in their listed order."""
+    out = []
+    for key, title in titles.items():
+        chosen = [r for r in rows if r["table"] == key]
+        if not chosen:
+            continue
+        out += [f"**{title}**", "",
+                "| row | command | test accuracy | time | measured |", "|---|---|---|---|---|"]
+        for row in chosen:
+            acc, took, when = row_cells(row, read_record(results, row))
+            seeds = ", ".join(map(str, row["seeds"]))
+            out.append(f"| {row['what']} | `{shown(row)}` (`--seed` {seeds}) | {acc} | {took} "
+                       f"| {when} |")
+        out.append("")
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------- command line
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python benchmarks/results.py",
+                                     description="Run the README's result rows; print its tables.")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="these rows only")
+    parser.add_argument("--seeds", nargs="+", type=int, metavar="S",
+                        help="these of each chosen row's seeds only")
+    parser.add_argument("--tables", action="store_true", help="print the tables, run nothing")
+    parser.add_argument("--list", action="store_true", help="print each row's name and command")
+    parser.add_argument("--rows", help="a JSON row list instead of benchmarks/results_rows.py")
+    parser.add_argument("--results", default=str(REPO / "benchmarks" / "results"),
+                        help="where the records are kept (default benchmarks/results)")
+    parser.add_argument("--runs", default=str(REPO / "runs" / "results"),
+                        help="where the runs write (default runs/results)")
+    args = parser.parse_args(argv)
+    rows, titles = load_rows(args.rows)
+    chosen = rows
+    if args.only:
+        known = {r["name"] for r in rows}
+        unknown = [n for n in args.only if n not in known]
+        if unknown:
+            raise UserError(f"unknown row {unknown[0]!r}; rows: {', '.join(sorted(known))}")
+        chosen = [r for r in rows if r["name"] in args.only]
+    if args.list:
+        for row in chosen:
+            print(f"{row['name']:28s} {shown(row)}  (--seed {', '.join(map(str, row['seeds']))})")
+        return 0
+    plan = []
+    for row in chosen:
+        seeds = row["seeds"] if args.seeds is None else args.seeds
+        strange = [s for s in seeds if s not in row["seeds"]]
+        if strange:
+            raise UserError(f"seed {strange[0]} is not among row {row['name']!r}'s seeds "
+                            f"{row['seeds']}")
+        plan += [(row, seed) for seed in seeds]
+    failures = []
+    if not args.tables:
+        for row, seed in plan:
+            status, message = run_one(row, seed, args.runs, args.results)
+            if status:
+                failures.append((status, message))
+    print(tables(rows, titles, args.results))
+    if failures:
+        # one error line, the last failure; the others were said as they happened. A row whose
+        # command is bad input (its run exits 2) is the row list's fault: exit 2 as well.
+        for status, message in failures[:-1]:
+            print(f"results: {message}", file=sys.stderr)
+        status, message = failures[-1]
+        raise UserError(message) if status == 2 else SystemExit(f"error: {message}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,106 @@
+"""The result rows of the README, one command each: what `benchmarks/results.py` runs.
+
+A row is data only:
+
+    name    unique, used for the run directory (runs/results/NAME-seedS) and the record
+            (benchmarks/results/NAME.json)
+    table   which README table it belongs to (`TABLES`)
+    what    the row's description in that table
+    args    the arguments of `python -m gluon_rnn.train` (or of `script`), without --seed and
+            --out, which results.py adds
+    script  (optional) a script run with the project's Python instead of the trainer; it takes
+            --seed and --out too and writes OUT/metrics.json
+    seeds   the seeds the row is measured with; the table shows their mean and spread
+
+Every hyper-parameter a row depends on is spelled out, so a row keeps its meaning when the
+defaults move; the `make run` row is the exception, on purpose: it is whatever `make run`
+trains today.
+"""
+
+UMICH = "../shared/data/umich-sentiment-train.txt"
+
+# the defaults before `make run` was made fast: vocabulary 20,000, Adam 1e-3 at a constant
+# rate, up to 5 epochs (max-len 400, dropout 0.3 and patience 2 are still the defaults)
+EARLIER = ["--vocab-size", "20000", "--lr", "1e-3", "--lr-decay", "1", "--epochs", "5"]
+
+
+def whole(embed_dropout="0.3", lr_decay="1", *more):
+    """The regularised whole-review recipe of the mean LSTM, which later rows vary."""
+    return ["--arch", "mean", "--max-len", "800", "--dropout", "0.5", "--lr", "5e-4",
+            "--vocab-size", "30000", "--embed-dropout", embed_dropout, "--lr-decay", lr_decay,
+            "--epochs", "5", *more]
+
+# `--arch mean` with the earlier defaults
+MEAN_400 = ["--arch", "mean", "--max-len", "400"] + EARLIER
+
+TABLES = {
+    "imdb": "IMDB (standard test set: 25,000 reviews)",
+    "imdb-variations": "IMDB, variations that did not do better (one seed)",
+    "umich": "umich sentences (the post's data)",
+}
+
+ROWS = [
+    dict(name="ngram-baseline", table="imdb",
+         what="the baseline: NB-weighted binary uni+bigrams, logistic regression (NBSVM-style)",
+         script="benchmarks/ngram_baseline.py", args=[], seeds=[0]),
+    dict(name="make-run", table="imdb", what="`make run` (the defaults)",
+         args=["--arch", "mean"], seeds=[0, 1, 2]),
+    dict(name="mean-1-epoch", table="imdb", what="`mean`, one epoch of the first 200 tokens",
+         args=["--arch", "mean", "--max-len", "200", "--vocab-size", "20000", "--lr", "1e-3",
+               "--epochs", "1"], seeds=[0]),
+    dict(name="mean-400", table="imdb", what="`mean`, the first 400 tokens (the earlier defaults)",
+         args=MEAN_400, seeds=[0]),
+    dict(name="mean-whole", table="imdb", what="`mean`, whole reviews, regularised",
+         args=whole(), seeds=[0, 1, 2]),
+    dict(name="mean-whole-decay", table="imdb", what="the same with a decaying rate",
+         args=whole("0.3", "0.5"), seeds=[0, 1, 2]),
+    dict(name="mean-whole-decay-embed5", table="imdb",
+         what="the same with more dropout on the word vectors",
+         args=whole("0.5", "0.5"), seeds=[0, 1, 2]),
+    dict(name="mean-whole-decay-words2", table="imdb",
+         what="the decaying-rate row dropping one word in five",
+         args=whole("0.3", "0.5", "--word-dropout", "0.2"), seeds=[0, 1, 2]),
+    dict(name="mean-whole-decay-words3", table="imdb",
+         what="the decaying-rate row dropping one word in three",
+         args=whole("0.3", "0.5", "--word-dropout", "0.3"), seeds=[0, 1, 2]),
+    # the frontier: a bidirectional LSTM pooled by [mean, max], large and regularised
+    # (about 16 minutes an epoch at 256 x 512 on 2 cores, 5 at 128 x 256)
+    dict(name="bilstm-meanmax-128x256", table="imdb",
+         what="`bilstm-meanmax` 128 x 256, whole reviews, word and embedding dropout",
+         args=["--arch", "bilstm-meanmax", "--embed-size", "128", "--hidden-size", "256",
+               "--max-len", "800", "--vocab-size", "30000", "--dropout", "0.5",
+               "--embed-dropout", "0.3", "--word-dropout", "0.2", "--lr", "1e-3",
+               "--lr-decay", "0.5", "--epochs", "5", "--patience", "2"], seeds=[0, 1, 2]),
+    dict(name="bilstm-meanmax-256x512", table="imdb",
+         what="`bilstm-meanmax` 256 x 512, whole reviews, word and embedding dropout",
+         args=["--arch", "bilstm-meanmax", "--embed-size", "256", "--hidden-size", "512",
+               "--max-len", "800", "--vocab-size", "30000", "--dropout", "0.5",
+               "--embed-dropout", "0.3", "--word-dropout", "0.2", "--lr", "1e-3",
+               "--lr-decay", "0.5", "--epochs", "4", "--patience", "2"], seeds=[0, 1, 2]),
+
+    dict(name="bilstm-mean-whole", table="imdb-variations", what="bidirectional, whole reviews",
+         args=["--arch", "bilstm-mean", "--max-len", "800", "--dropout", "0.5"] + EARLIER[:-1]
+         + ["4"], seeds=[0]),
+    dict(name="mean-whole-no-embed-dropout", table="imdb-variations",
+         what="whole reviews without embedding dropout",
+         args=["--arch", "mean", "--max-len", "800", "--dropout", "0.5", "--lr", "5e-4",
+               "--vocab-size", "30000", "--lr-decay", "1", "--epochs", "4"], seeds=[0]),
+    dict(name="max-400", table="imdb-variations", what="max pooling over time",
+         args=MEAN_400[:1] + ["max"] + MEAN_400[2:], seeds=[0]),
+    dict(name="mean-400-both", table="imdb-variations", what="keep each review's head and tail",
+         args=MEAN_400 + ["--truncate", "both"], seeds=[0]),
+    dict(name="mean-400-embed-decay", table="imdb-variations",
+         what="embedding dropout and a decaying rate",
+         args=["--arch", "mean", "--max-len", "400", "--vocab-size", "20000", "--lr", "1e-3",
+               "--embed-dropout", "0.4", "--lr-decay", "0.5", "--epochs", "6"], seeds=[0]),
+    dict(name="mean-whole-average", table="imdb-variations",
+         what="an average of the weights (the more-dropout row, `--average 0.998`)",
+         args=whole("0.5", "0.5", "--average", "0.998", "--patience", "5"), seeds=[0]),
+
+    dict(name="umich-post", table="umich",
+         what="the post's protocol (random split, duplicates kept)",
+         args=["--arch", "lstm", "--data", UMICH, "--no-dedup"] + EARLIER, seeds=[0, 1, 2]),
+    dict(name="umich-dedup", table="umich", what="de-duplicated (1,410 distinct sentences)",
+         args=["--arch", "lstm", "--data", UMICH] + EARLIER[:-1] + ["10", "--patience", "3"],
+         seeds=[0, 1, 2]),
+]

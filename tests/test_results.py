@@ -1,0 +1,163 @@
+"""The results path on tiny data: the n-gram baseline, and `benchmarks/results.py` running
+a row list end to end (real runs, one epoch) and printing the README's tables from them."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, assert_one_line_error, make_sentences
+from gluon_rnn import data as gdata
+
+BASELINE = REPO / "benchmarks" / "ngram_baseline.py"
+
+
+def run_script(script, *args, timeout=600):
+    return subprocess.run([sys.executable, str(script), *map(str, args)], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def sentences(tmp_path_factory):
+    """300 distinct sentences whose label a few sentiment words decide."""
+    path = tmp_path_factory.mktemp("results") / "sentences.tsv"
+    path.write_text("".join(f"{y}\t{t}\n" for y, t in make_sentences(300, seed=3)),
+                    encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- the n-gram baseline
+
+def test_baseline_scores_the_projects_test_split(sentences, tmp_path):
+    pytest.importorskip("sklearn", reason="benchmark-only dependency (see benchmarks/README.md)")
+    proc = run_script(BASELINE, "--data", sentences, "--seed", 2, "--out", tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    corpus = gdata.load_corpus(data=str(sentences), seed=2)
+    assert result["num_test"] == len(corpus.test) and result["num_train"] == len(corpus.train)
+    assert result["split_sha256"] == gdata.split_fingerprint(corpus)
+    assert set(result["models"]) == {"tfidf_logreg", "nbsvm"} and result["model"] == "nbsvm"
+    assert result["test_accuracy"] == result["models"]["nbsvm"]["test_accuracy"]
+    assert result["seconds"] > 0
+    # the sentiment words decide the label: a linear model on them beats the majority class
+    majority = max(sum(y == c for _, y in corpus.test) for c in (0, 1)) / len(corpus.test)
+    for model in result["models"].values():
+        assert model["test_accuracy"] > majority, (model, majority)
+    assert json.loads((tmp_path / "metrics.json").read_text()) == result
+
+
+def test_baseline_bad_input_is_one_error_line(tmp_path):
+    pytest.importorskip("sklearn", reason="benchmark-only dependency (see benchmarks/README.md)")
+    assert_one_line_error(run_script(BASELINE, "--data", tmp_path / "missing.tsv"),
+                          "missing.tsv: no such file")
+
+
+# ---------------------------------------------------------------- benchmarks/results.py
+
+RESULTS = REPO / "benchmarks" / "results.py"
+TINY = ["--epochs", "1", "--embed-size", "8", "--hidden-size", "8", "--batch-size", "32",
+        "--vocab-size", "200", "--num-buckets", "4"]
+
+
+def write_rows(path, rows):
+    path.write_text(json.dumps({"tables": {"tiny": "tiny data"}, "rows": rows}),
+                    encoding="utf-8")
+    return path
+
+
+def results(tmp_path, rows_file, *args):
+    return run_script(RESULTS, "--rows", rows_file, "--results", tmp_path / "records",
+                      "--runs", tmp_path / "runs", *args)
+
+
+def table_line(stdout, what):
+    lines = [l for l in stdout.splitlines() if l.startswith(f"| {what} |")]
+    assert len(lines) == 1, stdout
+    return lines[0]
+
+
+def test_results_runs_rows_records_them_and_prints_the_tables(sentences, tmp_path):
+    rows = [dict(name="tiny-mean", table="tiny", what="mean on tiny data", seeds=[0, 1],
+                 args=["--arch", "mean", "--data", str(sentences)] + TINY),
+            dict(name="tiny-never", table="tiny", what="never run", seeds=[0],
+                 args=["--arch", "lstm", "--data", str(sentences)] + TINY)]
+    rows_file = write_rows(tmp_path / "rows.json", rows)
+    proc = results(tmp_path, rows_file, "--only", "tiny-mean")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+    record = json.loads((tmp_path / "records" / "tiny-mean.json").read_text())
+    accs = []
+    for seed in (0, 1):
+        metrics = json.loads((tmp_path / "runs" / f"tiny-mean-seed{seed}" / "metrics.json")
+                             .read_text())
+        m = record["seeds"][str(seed)]
+        assert metrics["config"]["seed"] == seed
+        for key in ("test_accuracy", "num_test", "train_seconds", "best_epoch"):
+            assert m[key] == metrics[key], key
+        assert m["epochs"] == metrics["epochs_completed"] == 1
+        corpus = gdata.load_corpus(data=str(sentences), seed=seed)
+        assert m["split_sha256"] == gdata.split_fingerprint(corpus)
+        assert m["wall_seconds"] >= m["train_seconds"] > 0
+        assert m["commit"] and m["date"] and m["machine"] and len(m["load_average"]) == 2
+        accs.append(metrics["test_accuracy"])
+    assert not (tmp_path / "records" / "tiny-never.json").exists()
+
+    mean_line = table_line(proc.stdout, "mean on tiny data")
+    mean = sum(accs) / 2
+    assert f"**{mean:.4f}**" in mean_line
+    assert f"0: {accs[0]:.4f}" in mean_line and f"1: {accs[1]:.4f}" in mean_line
+    assert "1 epoch" in mean_line and record["seeds"]["0"]["commit"] in mean_line
+    assert "not measured on this split" in table_line(proc.stdout, "never run")
+    # --tables alone runs nothing and prints the same table
+    again = results(tmp_path, rows_file, "--tables")
+    assert again.returncode == 0 and again.stdout == proc.stdout
+    assert "results:" not in again.stderr
+
+
+def test_results_never_shows_figures_of_another_split_or_command(sentences, tmp_path):
+    data = tmp_path / "data.tsv"
+    data.write_text(sentences.read_text(encoding="utf-8"), encoding="utf-8")
+    row = dict(name="tiny", table="tiny", what="tiny row", seeds=[0, 1],
+               args=["--arch", "mean", "--data", str(data)] + TINY)
+    rows_file = write_rows(tmp_path / "rows.json", [row])
+    proc = results(tmp_path, rows_file, "--seeds", "1")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert list(json.loads((tmp_path / "records" / "tiny.json").read_text())["seeds"]) == ["1"]
+    line = table_line(proc.stdout, "tiny row")
+    assert "seed 0 not measured on this split" in line
+    # another command: the record no longer counts
+    write_rows(rows_file, [dict(row, args=row["args"] + ["--lr", "0.002"])])
+    assert "| not measured on this split |" in table_line(
+        results(tmp_path, rows_file, "--tables").stdout, "tiny row")
+    # the same command on changed data (one text less): another split, nothing counts
+    write_rows(rows_file, [row])
+    assert "**" in table_line(results(tmp_path, rows_file, "--tables").stdout, "tiny row")
+    data.write_text("".join(sentences.read_text(encoding="utf-8").splitlines(True)[1:]),
+                    encoding="utf-8")
+    assert "| not measured on this split |" in table_line(
+        results(tmp_path, rows_file, "--tables").stdout, "tiny row")
+
+
+@pytest.mark.parametrize("case", ["unknown row", "foreign seed", "missing key", "not json",
+                                  "bad command"])
+def test_results_bad_input_is_one_error_line(sentences, tmp_path, case):
+    row = dict(name="tiny", table="tiny", what="tiny row", seeds=[0],
+               args=["--arch", "mean", "--data", str(sentences)] + TINY)
+    rows_file = write_rows(tmp_path / "rows.json", [row])
+    args, fragment = {
+        "unknown row": (["--only", "nope"], "unknown row 'nope'"),
+        "foreign seed": (["--seeds", "7"], "seed 7 is not among row 'tiny'"),
+        "missing key": ([], "row 1 (tiny): missing seeds"),
+        "not json": ([], "rows.json: not a row list"),
+        "bad command": ([], "tiny seed 0 failed (exit 2): unknown architecture 'nope'"),
+    }[case]
+    if case == "missing key":
+        write_rows(rows_file, [{k: v for k, v in row.items() if k != "seeds"}])
+    elif case == "not json":
+        rows_file.write_text("{oops", encoding="utf-8")
+    elif case == "bad command":
+        write_rows(rows_file, [dict(row, args=["--arch", "nope", "--data", str(sentences)])])
+    proc = results(tmp_path, rows_file, *args)
+    assert_one_line_error(proc, fragment)
+    assert proc.returncode == 2
