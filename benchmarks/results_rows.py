@@ -30,12 +30,17 @@ def whole(embed_dropout="0.3", lr_decay="1", *more):
             "--vocab-size", "30000", "--embed-dropout", embed_dropout, "--lr-decay", lr_decay,
             "--epochs", "5", *more]
 
+# today's `make run` settings, spelled out, for other architectures
+FAST = ["--max-len", "400", "--vocab-size", "30000", "--lr", "2e-3", "--lr-decay", "0.5",
+        "--epochs", "2"]
+
 # `--arch mean` with the earlier defaults
 MEAN_400 = ["--arch", "mean", "--max-len", "400"] + EARLIER
 
 TABLES = {
     "imdb": "IMDB (standard test set: 25,000 reviews)",
     "imdb-variations": "IMDB, variations that did not do better (one seed)",
+    "imdb-architectures": "IMDB, architectures side by side at the `make run` settings (one seed)",
     "umich": "umich sentences (the post's data)",
 }
 
@@ -96,6 +101,14 @@ ROWS = [
     dict(name="mean-whole-average", table="imdb-variations",
          what="an average of the weights (the more-dropout row, `--average 0.998`)",
          args=whole("0.5", "0.5", "--average", "0.998", "--patience", "5"), seeds=[0]),
+
+    dict(name="bilstm-mean-fast", table="imdb-architectures",
+         what="`bilstm-mean`: mean over real tokens of [forward, backward]",
+         args=["--arch", "bilstm-mean"] + FAST, seeds=[0]),
+    dict(name="attention-fast", table="imdb-architectures",
+         what="`attention`: 4 hops of self-attention over the same bidirectional LSTM, penalty 0.1",
+         args=["--arch", "attention", "--attention-hops", "4", "--attention-penalty", "0.1"]
+         + FAST, seeds=[0]),
 
     dict(name="umich-post", table="umich",
          what="the post's protocol (random split, duplicates kept)",

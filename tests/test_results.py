@@ -3,7 +3,6 @@ a row list end to end (real runs, one epoch) and printing the README's tables fr
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
