@@ -260,13 +260,22 @@ def run_one(row, seed, runs, results):
 
 # ---------------------------------------------------------------- tables
 
+def same_config(recorded, config):
+    """Whether a recorded configuration is today's. Every value the record holds must be
+    today's (a default that changed since makes it stale); a setting the record lacks was
+    added to the trainer later, and a new setting's default keeps the earlier behaviour."""
+    if recorded is None or config is None:
+        return recorded == config
+    return all(config.get(k) == v for k, v in recorded.items())
+
+
 def current(row, record):
     """{seed: measurement} of the row's seeds measured with its command on today's split."""
     kept = {}
     config = resolved_config(row)
     for seed in row["seeds"]:
         m = record.get("seeds", {}).get(str(seed))
-        if m and m.get("command") == shown(row) and m.get("config") == config \
+        if m and m.get("command") == shown(row) and same_config(m.get("config"), config) \
                 and m.get("split_sha256") == split_of(row, seed):
             kept[seed] = m
     return kept

@@ -132,6 +132,18 @@ def test_results_never_shows_figures_of_another_split_or_command(sentences, tmp_
     # the same command on changed data (one text less): another split, nothing counts
     write_rows(rows_file, [row])
     assert "**" in table_line(results(tmp_path, rows_file, "--tables").stdout, "tiny row")
+    # a record made before a setting existed still counts; one whose default moved does not
+    path = tmp_path / "records" / "tiny.json"
+    record = json.loads(path.read_text())
+    del record["seeds"]["1"]["config"]["encoding"]
+    path.write_text(json.dumps(record))
+    assert "**" in table_line(results(tmp_path, rows_file, "--tables").stdout, "tiny row")
+    record["seeds"]["1"]["config"]["clip"] = 1.0
+    path.write_text(json.dumps(record))
+    assert "| not measured on this split |" in table_line(
+        results(tmp_path, rows_file, "--tables").stdout, "tiny row")
+    record["seeds"]["1"]["config"]["clip"] = 5.0
+    path.write_text(json.dumps(record))
     data.write_text("".join(sentences.read_text(encoding="utf-8").splitlines(True)[1:]),
                     encoding="utf-8")
     assert "| not measured on this split |" in table_line(
