@@ -261,15 +261,15 @@ def run(cfg, given=None):
     the fields the caller chose (the command line's flags; by default those that differ from
     the defaults), and only `checkpoint.RESUME_MAY_CHANGE` may differ from the saved run."""
     saved = None
+    if cfg.resume and not cfg.out:
+        raise UserError("--resume needs --out DIR, the run directory to continue")
+    out = _run_dir(cfg)
     if cfg.resume:
         # checked once merged: a flag left out (--data) is the saved run's, not its default
-        if not cfg.out:
-            raise UserError("--resume needs --out DIR, the run directory to continue")
-        saved = read_state(_run_dir(cfg))
+        saved = read_state(out)
         cfg = resume_config(cfg, _chosen_fields(cfg) if given is None else set(given),
                             saved.get("config"))
     options.check_config(cfg)
-    out = _run_dir(cfg)
     ctx = distributed.parse_ctx(cfg.ctx)
     kv, rank, num_workers = distributed.create_kvstore(cfg.kvstore)
     # Rank 0 writes the run directory, so it alone holds it; other workers add worker-RANK.json.
