@@ -19,7 +19,9 @@ and the split it was measured on is today's split; a row with no such seed reads
 measured on this split", whatever older figures exist.
 """
 import argparse
+import contextlib
 import csv
+import fcntl
 import json
 import os
 import re
@@ -226,6 +228,22 @@ def run_one(row, seed, runs, results):
         return proc.returncode, (f"{row['name']} seed {seed} failed (exit {proc.returncode}): "
                                  f"{last} (log: {log})")
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    with record_lock(results):   # seeds run side by side write the same record
+        _record_seed(row, seed, out, metrics, results, wall, split, commit, date, load_before)
+    print(f"results: {row['name']} seed {seed}: test accuracy {metrics['test_accuracy']:.4f} "
+          f"on {metrics['num_test']}, {wall:.0f} s", file=sys.stderr, flush=True)
+    return 0, None
+
+
+@contextlib.contextmanager
+def record_lock(results):
+    Path(results).mkdir(parents=True, exist_ok=True)
+    with open(Path(results) / ".lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
+def _record_seed(row, seed, out, metrics, results, wall, split, commit, date, load_before):
     record = read_record(results, row)
     record.update(name=row["name"], command=shown(row))
     record.setdefault("seeds", {})[str(seed)] = {
@@ -253,9 +271,6 @@ def run_one(row, seed, runs, results):
                                                         "seconds")}
             for name, m in metrics["models"].items()}
     write_record(results, row, record)
-    print(f"results: {row['name']} seed {seed}: test accuracy {metrics['test_accuracy']:.4f} "
-          f"on {metrics['num_test']}, {wall:.0f} s", file=sys.stderr, flush=True)
-    return 0, None
 
 
 # ---------------------------------------------------------------- tables
