@@ -3,6 +3,7 @@
     python benchmarks/results.py --tables                      # print the tables, run nothing
     python benchmarks/results.py --only make-run               # run one row (all its seeds)
     python benchmarks/results.py --only mean-whole --seeds 1   # one seed of one row
+    python benchmarks/results.py --only bilstm-meanmax-256x256 --jobs 3   # seeds side by side
     python benchmarks/results.py                               # every row: hours
     make results ARGS="--only ngram-baseline"
 
@@ -17,8 +18,13 @@ The tables show, for each row, the mean and spread over its seeds and when, wher
 commit it was measured. A seed counts only when its record matches the row's command today
 and the split it was measured on is today's split; a row with no such seed reads "not
 measured on this split", whatever older figures exist.
+
+`--jobs N` runs N of the chosen runs at once, each with OMP_NUM_THREADS = physical cores // N
+(at least 1). It pays where one thread trains about as fast as all of them: the bidirectional
+LSTM at hidden size 256 on 2 cores (benchmarks/README.md); the tables say how many ran at once.
 """
 import argparse
+import concurrent.futures
 import contextlib
 import csv
 import fcntl
@@ -30,6 +36,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -37,6 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+from gluon_rnn import physical_cores  # noqa: E402
 from gluon_rnn.errors import UserError, run_cli  # noqa: E402
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -202,8 +210,18 @@ def write_record(results, row, record):
     os.replace(tmp, path)
 
 
-def run_one(row, seed, runs, results):
-    """Run one seed of `row`; copy its key figures into the row's record."""
+_SAYING = threading.Lock()
+
+
+def say(message):
+    """One whole line on stderr, also when runs side by side speak at once."""
+    with _SAYING:
+        print(f"results: {message}", file=sys.stderr, flush=True)
+
+
+def run_one(row, seed, runs, results, jobs=1):
+    """Run one seed of `row`; copy its key figures into the row's record. With `jobs` > 1 it
+    is one of that many runs at once, and gets its share of the cores as OpenMP threads."""
     out = Path(runs) / f"{row['name']}-seed{seed}"
     if out.exists():
         shutil.rmtree(out)                       # an earlier run of the same row and seed
@@ -212,14 +230,16 @@ def run_one(row, seed, runs, results):
     if isinstance(split, UserError):
         raise split
     argv = [sys.executable] + command(row, seed, out)[1:]
-    print(f"results: {row['name']} seed {seed}: {' '.join(map(shlex.quote, argv[1:]))}",
-          file=sys.stderr, flush=True)
+    say(f"{row['name']} seed {seed}: {' '.join(map(shlex.quote, argv[1:]))}")
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    if jobs > 1:
+        env["OMP_NUM_THREADS"] = str(max(1, physical_cores() // jobs))
     load_before, start = load_average(), time.perf_counter()
     date, commit = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), git_commit()
     log = Path(runs) / f"{row['name']}-seed{seed}.log"
     with open(log, "w", encoding="utf-8") as f:
         proc = subprocess.run(argv, cwd=REPO, stdout=f, stderr=subprocess.STDOUT,
-                              env=dict(os.environ, PYTHONUNBUFFERED="1"))
+                              env=env)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         lines = [l for l in log.read_text(encoding="utf-8").splitlines() if l.strip()]
@@ -229,9 +249,12 @@ def run_one(row, seed, runs, results):
                                  f"{last} (log: {log})")
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     with record_lock(results):   # seeds run side by side write the same record
-        _record_seed(row, seed, out, metrics, results, wall, split, commit, date, load_before)
-    print(f"results: {row['name']} seed {seed}: test accuracy {metrics['test_accuracy']:.4f} "
-          f"on {metrics['num_test']}, {wall:.0f} s", file=sys.stderr, flush=True)
+        _record_seed(row, seed, out, metrics, results, dict(
+            wall_seconds=round(wall, 1), split_sha256=split, commit=commit, date=date,
+            load_before=load_before, omp_num_threads=env.get("OMP_NUM_THREADS", "unset"),
+            jobs=jobs))
+    say(f"{row['name']} seed {seed}: test accuracy {metrics['test_accuracy']:.4f} "
+        f"on {metrics['num_test']}, {wall:.0f} s")
     return 0, None
 
 
@@ -243,18 +266,20 @@ def record_lock(results):
         yield
 
 
-def _record_seed(row, seed, out, metrics, results, wall, split, commit, date, load_before):
+def _record_seed(row, seed, out, metrics, results, run):
     record = read_record(results, row)
     record.update(name=row["name"], command=shown(row))
     record.setdefault("seeds", {})[str(seed)] = {
         "test_accuracy": metrics["test_accuracy"], "num_test": metrics["num_test"],
         "num_train": metrics.get("num_train"), "num_valid": metrics.get("num_valid"),
         "epochs": metrics.get("epochs_completed"), "best_epoch": metrics.get("best_epoch"),
-        "train_seconds": metrics.get("train_seconds"), "wall_seconds": round(wall, 1),
-        "command": shown(row), "split_sha256": split, "commit": commit, "date": date,
-        "machine": machine(), "load_average": [load_before, load_average()],
+        "train_seconds": metrics.get("train_seconds"), "wall_seconds": run["wall_seconds"],
+        "command": shown(row), "split_sha256": run["split_sha256"], "commit": run["commit"],
+        "date": run["date"], "machine": machine(),
+        "load_average": [run["load_before"], load_average()],
         # unset: `import gluon_rnn` gives mxnet one thread per physical core
-        "omp_num_threads": os.environ.get("OMP_NUM_THREADS", "unset"),
+        "omp_num_threads": run["omp_num_threads"],
+        "runs_at_once": run["jobs"],
     }
     history = out / "history.csv"
     if history.exists():   # each epoch's time and valid accuracy: time to an accuracy
@@ -338,11 +363,13 @@ def row_cells(row, record):
     parts.append(f"{_seconds([m['wall_seconds'] for m in ms])} wall")
     loads = [x for m in ms for x in m["load_average"]]
     threads = _span([str(m.get("omp_num_threads", "unset")) for m in ms], str)
+    at_once = max(m.get("runs_at_once", 1) for m in ms)
     in_order = sorted(ms, key=lambda m: m["date"])
     commits = ", ".join(dict.fromkeys(f"`{m['commit']}`" for m in in_order))
     when = (f"{_span([m['date'][:10] for m in ms], str)}, {commits}, "
             f"{ms[0]['machine']}, OMP_NUM_THREADS {threads}, "
-            f"load {_span(loads, '{:.1f}'.format)}")
+            + (f"{at_once} runs at once, " if at_once > 1 else "")
+            + f"load {_span(loads, '{:.1f}'.format)}")
     return acc, ", ".join(parts), when
 
 
@@ -372,6 +399,9 @@ def main(argv=None):
     parser.add_argument("--only", nargs="+", metavar="NAME", help="these rows only")
     parser.add_argument("--seeds", nargs="+", type=int, metavar="S",
                         help="these of each chosen row's seeds only")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="run N at once, each with OMP_NUM_THREADS = physical cores // N "
+                             "(default 1)")
     parser.add_argument("--tables", action="store_true", help="print the tables, run nothing")
     parser.add_argument("--list", action="store_true", help="print each row's name and command")
     parser.add_argument("--rows", help="a JSON row list instead of benchmarks/results_rows.py")
@@ -380,6 +410,8 @@ def main(argv=None):
     parser.add_argument("--runs", default=str(REPO / "runs" / "results"),
                         help="where the runs write (default runs/results)")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        raise UserError(f"--jobs must be at least 1, got {args.jobs}")
     rows, titles = load_rows(args.rows)
     chosen = rows
     if args.only:
@@ -402,10 +434,9 @@ def main(argv=None):
         plan += [(row, seed) for seed in seeds]
     failures = []
     if not args.tables:
-        for row, seed in plan:
-            status, message = run_one(row, seed, args.runs, args.results)
-            if status:
-                failures.append((status, message))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            done = pool.map(lambda job: run_one(*job, args.runs, args.results, args.jobs), plan)
+            failures = [(status, message) for status, message in done if status]
     print(tables(rows, titles, args.results))
     if failures:
         # one error line, the last failure; the others were said as they happened. A row whose

@@ -15,7 +15,7 @@ import os
 import sys
 
 
-def _physical_cores():
+def physical_cores():
     """Cores (not hyper-threads) among the CPUs this process may run on."""
     cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
     cores = set()
@@ -37,7 +37,7 @@ def _default_threads():
     # setting wins; the processes of a distributed job share the machine and keep mxnet's.
     if "OMP_NUM_THREADS" in os.environ or "DMLC_ROLE" in os.environ or "mxnet" in sys.modules:
         return
-    os.environ["OMP_NUM_THREADS"] = str(_physical_cores())
+    os.environ["OMP_NUM_THREADS"] = str(physical_cores())
 
 
 def _check_mxnet():
@@ -86,4 +86,4 @@ _check_mxnet()
 
 from .blocks import ARCHITECTURES, build_model  # noqa: E402
 
-__all__ = ["ARCHITECTURES", "build_model", "__version__"]
+__all__ = ["ARCHITECTURES", "build_model", "physical_cores", "__version__"]

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from conftest import REPO, assert_one_line_error, make_sentences
-from gluon_rnn import data as gdata
+from gluon_rnn import data as gdata, physical_cores
 
 BASELINE = REPO / "benchmarks" / "ngram_baseline.py"
 
@@ -150,8 +150,29 @@ def test_results_never_shows_figures_of_another_split_or_command(sentences, tmp_
         results(tmp_path, rows_file, "--tables").stdout, "tiny row")
 
 
+def test_results_jobs_run_seeds_side_by_side_and_say_so(sentences, tmp_path):
+    row = dict(name="tiny", table="tiny", what="tiny row", seeds=[0, 1, 2],
+               args=["--arch", "mean", "--data", str(sentences)] + TINY)
+    rows_file = write_rows(tmp_path / "rows.json", [row])
+    proc = results(tmp_path, rows_file, "--jobs", "3")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    seeds = json.loads((tmp_path / "records" / "tiny.json").read_text())["seeds"]
+    assert sorted(seeds) == ["0", "1", "2"]      # no seed lost to another's write
+    threads = str(max(1, physical_cores() // 3))
+    for seed, m in seeds.items():
+        metrics = json.loads((tmp_path / "runs" / f"tiny-seed{seed}" / "metrics.json").read_text())
+        assert m["test_accuracy"] == metrics["test_accuracy"]
+        assert m["runs_at_once"] == 3 and m["omp_num_threads"] == threads
+    # the three ran at once: all had started before the first one finished
+    said = [l for l in proc.stderr.splitlines() if l.startswith("results: tiny seed")]
+    first_done = next(i for i, l in enumerate(said) if "test accuracy" in l)
+    assert sum("test accuracy" not in l for l in said[:first_done]) == 3, said
+    line = table_line(proc.stdout, "tiny row")
+    assert f"OMP_NUM_THREADS {threads}, 3 runs at once" in line
+
+
 @pytest.mark.parametrize("case", ["unknown row", "foreign seed", "missing key", "not json",
-                                  "bad command"])
+                                  "bad command", "no jobs"])
 def test_results_bad_input_is_one_error_line(sentences, tmp_path, case):
     row = dict(name="tiny", table="tiny", what="tiny row", seeds=[0],
                args=["--arch", "mean", "--data", str(sentences)] + TINY)
@@ -162,6 +183,7 @@ def test_results_bad_input_is_one_error_line(sentences, tmp_path, case):
         "missing key": ([], "row 1 (tiny): missing seeds"),
         "not json": ([], "rows.json: not a row list"),
         "bad command": ([], "tiny seed 0 failed (exit 2): unknown architecture 'nope'"),
+        "no jobs": (["--jobs", "0"], "--jobs must be at least 1, got 0"),
     }[case]
     if case == "missing key":
         write_rows(rows_file, [{k: v for k, v in row.items() if k != "seeds"}])

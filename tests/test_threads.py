@@ -17,8 +17,8 @@ def _threads(**env):
 
 
 def test_one_thread_per_core_by_default():
-    from gluon_rnn import _physical_cores
-    cores = _physical_cores()
+    from gluon_rnn import physical_cores
+    cores = physical_cores()
     assert 1 <= cores <= len(os.sched_getaffinity(0))
     assert _threads() == str(cores)
 
