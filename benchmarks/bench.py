@@ -16,6 +16,8 @@ Writes `RESULTS.md` (tables, machine, the command), `results.json` (every raw nu
     infer    latency of one review (batch 1) and throughput of batches of 256
     imdb     one IMDB epoch of `mean`, with and without length bucketing: time, padding, RSS
     knobs    hybridize flags, OpenMP threads, MXNET_USE_MKLDNN_RNN, batch size
+    side     the frontier's bilstm-meanmax 256 x 256: all threads in one process, or one
+             single-thread process per core at once (results.py --jobs)
     profile  mx.profiler's per-operator times: where a training step goes
 
 Every measurement runs in a fresh child process (`bench.py --child TASK --spec JSON`, one

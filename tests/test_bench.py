@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gluon_rnn import ARCHITECTURES
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
@@ -14,7 +16,7 @@ SAMPLE = BENCH.parents[1] / "data" / "sample.tsv"
 
 def test_quick_benchmark_writes_its_report(tmp_path):
     proc = subprocess.run([sys.executable, str(BENCH), "--quick", "--out", str(tmp_path),
-                           "--only", "train", "cells", "infer"],
+                           "--only", "train", "cells", "infer", "side"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = json.loads((tmp_path / "results.json").read_text())
@@ -26,7 +28,14 @@ def test_quick_benchmark_writes_its_report(tmp_path):
     assert {(r["arch"], r["mode"]) for r in results["cells"]["rows"]} == {
         (a, m) for a in ("lstm", "lstm-cells") for m in ("imperative", "static")}
     assert {r["arch"] for r in results["infer"]["rows"]} >= set(ARCHITECTURES)
+    side = results["side"]["rows"]       # one process per thread count, then all at once
+    threads = results["settings"]["threads"]
+    assert (side[-1]["processes"], side[-1]["threads"], len(side[-1]["each"])) == (threads, 1,
+                                                                                   threads)
+    assert all(r["tokens_per_second"] > 0 for r in side)
+    assert side[-1]["tokens_per_second"] == pytest.approx(sum(side[-1]["each"]))
     report = (tmp_path / "RESULTS.md").read_text()
+    assert "## Runs side by side" in report
     assert "## 1. Training throughput" in report and "| `lstm-cells` |" in report
     assert "## 2. Fused `lstm`" in report and "## 5. Inference" in report
     assert (tmp_path / "throughput.png").stat().st_size > 10_000

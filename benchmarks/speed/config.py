@@ -1,7 +1,7 @@
 """What a run measures and against what: the section names, the shapes of a full run and of
 a `--quick` one, the targets RESULTS.md checks, and the marker of a child's result line."""
 
-SECTIONS = ("train", "cells", "torch", "peak", "infer", "imdb", "knobs", "profile")
+SECTIONS = ("train", "cells", "torch", "peak", "infer", "imdb", "knobs", "side", "profile")
 RESULT_MARK = "BENCH-RESULT "
 
 # The shapes every training row shares (the issue's "64 x 256 tokens, embed = hidden = 128").

@@ -203,6 +203,20 @@ def report_knobs(res, threads):
     return lines
 
 
+def report_side(res, quick):
+    lines = [f"`bilstm-meanmax` {res['embed_size']} x {res['hidden_size']}, one training step "
+             "of the benchmark's batch, in fresh processes; the last row is the sum over "
+             "processes started together" + (" (in --quick, one after the other)" if quick
+                                              else "") + ".", "",
+             "| processes | OMP_NUM_THREADS each | tok/s, all processes | tok/s each |",
+             "|---:|---:|---:|---|"]
+    for r in res["rows"]:
+        each = ", ".join(_k(x) for x in r.get("each", [r["tokens_per_second"]]))
+        lines.append(f"| {r['processes']} | {r['threads']} | {_k(r['tokens_per_second'])} | "
+                     f"{each} |")
+    return lines
+
+
 def _op_share(ops, *fragments):
     return sum(o["ms"] for o in ops if any(f in o["name"] for f in fragments))
 
@@ -333,11 +347,13 @@ def write_report(results, args, out):
               "cells": "2. Fused `lstm` against the post's per-step `lstm-cells` loop",
               "torch": "3. PyTorch peer", "peak": "4. Share of the CPU's FP32 peak",
               "infer": "5. Inference", "imdb": "6. One IMDB epoch end to end",
-              "knobs": "Knobs", "profile": "Profile: where a training step goes"}
+              "knobs": "Knobs", "side": "Runs side by side: the frontier's model",
+              "profile": "Profile: where a training step goes"}
     writers = {"train": lambda r: report_train(r, s), "cells": report_cells,
                "torch": report_torch, "peak": lambda r: report_peak(r, s),
                "infer": lambda r: report_infer(r, s), "imdb": report_imdb,
-               "knobs": lambda r: report_knobs(r, s["threads"]), "profile": report_profile}
+               "knobs": lambda r: report_knobs(r, s["threads"]),
+               "side": lambda r: report_side(r, args.quick), "profile": report_profile}
     for name in SECTIONS:
         if name in results and results[name]:
             lines += [f"## {titles[name]}", ""] + writers[name](results[name]) + [""]

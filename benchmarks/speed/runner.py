@@ -52,6 +52,33 @@ class Runner:
                "--spec", json.dumps(full)]
         return self._run(cmd, env or self.env(), label)
 
+    def children_at_once(self, task, envs, **spec):
+        """`task` in one fresh process per environment of `envs`, all started together; their
+        JSON results (None for a failed one). --quick runs them one after the other in this
+        process, so there they say nothing about running at once."""
+        full = dict(self.spec, **spec)
+        label = f"{task} {spec.get('label', '')}".strip()
+        if self.args.quick:
+            return [self._in_process(task, full, label) for _ in envs]
+        cmd = [sys.executable, str(BENCH), "--child", task, "--spec", json.dumps(full)]
+        print(f"[{time.strftime('%H:%M:%S')}] {label} ({len(envs)} processes at once)",
+              flush=True)
+        procs = [subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE,
+                                  stderr=None if self.args.verbose else subprocess.PIPE,
+                                  text=True) for env in envs]
+        results = []
+        for proc in procs:
+            try:
+                stdout, stderr = proc.communicate(timeout=self.args.child_timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                self.errors.append(f"{label}: killed after {self.args.child_timeout} s")
+                results.append(None)
+                continue
+            results.append(self._result(proc.returncode, stdout, stderr, label))
+        return results
+
     def _in_process(self, task, spec, label):
         """--quick runs the tasks in this process: one mxnet start-up instead of one per
         task (the environment knobs, which need fresh processes, are left out)."""
@@ -91,14 +118,18 @@ class Runner:
             self.errors.append(f"{label}: killed after {self.args.child_timeout} s")
             return None
         self.contention.append(dict(others_share(before, cpu_snapshot()), label=label))
-        lines = [l for l in proc.stdout.splitlines() if l.strip()]
-        if plain_json and proc.returncode == 0 and lines:
+        return self._result(proc.returncode, proc.stdout, proc.stderr, label, plain_json)
+
+    def _result(self, returncode, stdout, stderr, label, plain_json=False):
+        """A child's JSON result from its output, or None after recording why not."""
+        lines = [l for l in stdout.splitlines() if l.strip()]
+        if plain_json and returncode == 0 and lines:
             return json.loads(lines[-1])
         for line in reversed(lines):
             if line.startswith(RESULT_MARK):
                 return json.loads(line[len(RESULT_MARK):])
-        tail = ((proc.stderr or "").strip().splitlines() or ["see the output above"])[-1]
-        self.errors.append(f"{label}: exit {proc.returncode}: {tail}")
+        tail = ((stderr or "").strip().splitlines() or ["see the output above"])[-1]
+        self.errors.append(f"{label}: exit {returncode}: {tail}")
         print(f"  failed: {tail}", file=sys.stderr, flush=True)
         return None
 

@@ -138,6 +138,35 @@ def section_knobs(runner, results):
     return out
 
 
+def section_side(runner, results):
+    """The frontier's model, `bilstm-meanmax` 256 x 256: one process with the run's threads,
+    one with a single thread, and one single-thread process per thread, all at once. Whether
+    seeds run side by side (`benchmarks/results.py --jobs`) get more from the cores than one
+    run given all of them. The processes at once time longer windows, so that the median
+    window falls while all of them run, not while one of them is still starting."""
+    threads = runner.args.threads
+    spec = dict(runs=[{"arch": "bilstm-meanmax", "mode": "static"}])
+    if not runner.args.quick:
+        spec.update(embed_size=256, hidden_size=256, repeats=5, window_seconds=4.0)
+    rows = []
+    for n in sorted({threads, 1}, reverse=True):
+        out = runner.child("train", env=runner.env(n), label=f"bilstm-meanmax, {n} thread(s)",
+                           **spec)
+        if out:
+            rows.append({"processes": 1, "threads": n,
+                         "tokens_per_second": out["rows"][0]["tokens_per_second"]})
+    outs = runner.children_at_once("train", [runner.env(1)] * threads,
+                                   label="bilstm-meanmax, one thread each", **spec)
+    if all(outs):
+        each = [o["rows"][0]["tokens_per_second"] for o in outs]
+        rows.append({"processes": threads, "threads": 1, "tokens_per_second": sum(each),
+                     "each": each})
+    if not rows:
+        return None
+    return {"rows": rows, "embed_size": spec.get("embed_size", runner.spec["embed_size"]),
+            "hidden_size": spec.get("hidden_size", runner.spec["hidden_size"])}
+
+
 def section_profile(runner, results):
     env = runner.env(MXNET_EXEC_BULK_EXEC_TRAIN=0, MXNET_EXEC_BULK_EXEC_INFERENCE=0)
     runs = [{"arch": "mean", "mode": "static", "steps": 3},
@@ -152,4 +181,4 @@ def section_profile(runner, results):
 
 SECTION_FUNCS = {"train": section_train, "cells": section_cells, "torch": section_torch,
                  "peak": section_peak, "infer": section_infer, "imdb": section_imdb,
-                 "knobs": section_knobs, "profile": section_profile}
+                 "knobs": section_knobs, "side": section_side, "profile": section_profile}
