@@ -29,7 +29,6 @@ peer never ends by itself, which is why one failure stops everything.
 (a shared file system) and asks ssh for a terminal (`-tt`) so that ending the local ssh ends
 the remote process too (the price: remote output arrives with CRLF line ends).
 """
-import argparse
 import json
 import os
 import shlex
@@ -40,7 +39,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from .errors import UserError, run_cli
+from .errors import ArgumentParser, UserError, run_cli
 
 # Forwarded to remote hosts when set here: they change how ps-lite or MXNet behave.
 FORWARDED_ENV = ("DMLC_INTERFACE", "PS_VERBOSE", "OMP_NUM_THREADS",
@@ -316,7 +315,7 @@ def parse_args(argv):
                         "python -m gluon_rnn.launch -n 2 -s 1 -- python train.py")
     split = argv.index("--") if "--" in argv else len(argv)
     options, command = argv[:split], argv[split + 1:]
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m gluon_rnn.launch",
         description="Start an MXNet parameter-server job (scheduler, servers, workers).",
         epilog="everything after -- is the worker command")

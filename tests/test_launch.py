@@ -204,10 +204,15 @@ def test_bad_arguments(args, fragment):
         launch.main(args)
 
 
-def test_bad_arguments_cli(tmp_path):
-    proc = run_launcher("-n", "2", "python", "x.py", cwd=tmp_path)
+@pytest.mark.parametrize("args, fragment", [
+    (["-n", "2", "python", "x.py"], "--"),
+    (["--bogus", "--", "python", "x.py"], "required: -n/--num-workers"),
+    (["-n", "two", "--", "python", "x.py"], "invalid int value: 'two'"),
+])
+def test_bad_arguments_cli(tmp_path, args, fragment):
+    proc = run_launcher(*args, cwd=tmp_path)
     assert proc.returncode == 2
-    assert_one_line_error(proc, "--")
+    assert_one_line_error(proc, fragment)
 
 
 # --------------------------------------------------------------------------- real jobs
