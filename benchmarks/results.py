@@ -3,7 +3,7 @@
     python benchmarks/results.py --tables                      # print the tables, run nothing
     python benchmarks/results.py --only make-run               # run one row (all its seeds)
     python benchmarks/results.py --only mean-whole --seeds 1   # one seed of one row
-    python benchmarks/results.py --only bilstm-meanmax-256x256 --jobs 3   # seeds side by side
+    python benchmarks/results.py --only bilstm-meanmax-256x256 --jobs 2   # 2 seeds at once
     python benchmarks/results.py                               # every row: hours
     make results ARGS="--only ngram-baseline"
 
@@ -20,8 +20,8 @@ and the split it was measured on is today's split; a row with no such seed reads
 measured on this split", whatever older figures exist.
 
 `--jobs N` runs N of the chosen runs at once, each with OMP_NUM_THREADS = physical cores // N
-(at least 1). It pays where one thread trains about as fast as all of them: the bidirectional
-LSTM at hidden size 256 on 2 cores (benchmarks/README.md); the tables say how many ran at once.
+(at least 1): more tokens/s in all where one run does not keep every core busy (the bench's
+`side` section measures it), each run slower; the tables say how many ran at once.
 """
 import argparse
 import concurrent.futures

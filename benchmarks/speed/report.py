@@ -205,7 +205,8 @@ def report_knobs(res, threads):
 
 def report_side(res, quick):
     lines = [f"`bilstm-meanmax` {res['embed_size']} x {res['hidden_size']}, one training step "
-             "of the benchmark's batch, in fresh processes; the last row is the sum over "
+             "of the benchmark's batch, hybridized with static_alloc as the training loop does, "
+             "in fresh processes; the last row is the sum over "
              "processes started together" + (" (in --quick, one after the other)" if quick
                                               else "") + ".", "",
              "| processes | OMP_NUM_THREADS each | tok/s, all processes | tok/s each |",
