@@ -238,8 +238,7 @@ def run_one(row, seed, runs, results, jobs=1):
     date, commit = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), git_commit()
     log = Path(runs) / f"{row['name']}-seed{seed}.log"
     with open(log, "w", encoding="utf-8") as f:
-        proc = subprocess.run(argv, cwd=REPO, stdout=f, stderr=subprocess.STDOUT,
-                              env=env)
+        proc = subprocess.run(argv, cwd=REPO, stdout=f, stderr=subprocess.STDOUT, env=env)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         lines = [l for l in log.read_text(encoding="utf-8").splitlines() if l.strip()]
@@ -249,10 +248,33 @@ def run_one(row, seed, runs, results, jobs=1):
                                  f"{last} (log: {log})")
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     with record_lock(results):   # seeds run side by side write the same record
-        _record_seed(row, seed, out, metrics, results, dict(
-            wall_seconds=round(wall, 1), split_sha256=split, commit=commit, date=date,
-            load_before=load_before, omp_num_threads=env.get("OMP_NUM_THREADS", "unset"),
-            jobs=jobs))
+        record = read_record(results, row)
+        record.update(name=row["name"], command=shown(row))
+        entry = record.setdefault("seeds", {})[str(seed)] = {
+            "test_accuracy": metrics["test_accuracy"], "num_test": metrics["num_test"],
+            "num_train": metrics.get("num_train"), "num_valid": metrics.get("num_valid"),
+            "epochs": metrics.get("epochs_completed"), "best_epoch": metrics.get("best_epoch"),
+            "train_seconds": metrics.get("train_seconds"), "wall_seconds": round(wall, 1),
+            "command": shown(row), "split_sha256": split, "commit": commit, "date": date,
+            "machine": machine(), "load_average": [load_before, load_average()],
+            # unset: `import gluon_rnn` gives mxnet one thread per physical core
+            "omp_num_threads": env.get("OMP_NUM_THREADS", "unset"),
+            "runs_at_once": jobs,
+        }
+        history = out / "history.csv"
+        if history.exists():   # each epoch's time and valid accuracy: time to an accuracy
+            with open(history, encoding="utf-8", newline="") as f:
+                entry["epochs_seconds_valid"] = [
+                    [int(r["epoch"]), float(r["seconds"]), float(r["valid_acc"])]
+                    for r in csv.DictReader(f)]
+        if "config" in metrics:
+            entry["config"] = {k: v for k, v in metrics["config"].items() if k not in RUN_ONLY}
+        if "models" in metrics:   # a script that scores several models: each one's figures
+            entry["models"] = {
+                name: {k: v for k, v in m.items()
+                       if k in ("test_accuracy", "valid_accuracy", "C", "seconds")}
+                for name, m in metrics["models"].items()}
+        write_record(results, row, record)
     say(f"{row['name']} seed {seed}: test accuracy {metrics['test_accuracy']:.4f} "
         f"on {metrics['num_test']}, {wall:.0f} s")
     return 0, None
@@ -264,38 +286,6 @@ def record_lock(results):
     with open(Path(results) / ".lock", "w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         yield
-
-
-def _record_seed(row, seed, out, metrics, results, run):
-    record = read_record(results, row)
-    record.update(name=row["name"], command=shown(row))
-    record.setdefault("seeds", {})[str(seed)] = {
-        "test_accuracy": metrics["test_accuracy"], "num_test": metrics["num_test"],
-        "num_train": metrics.get("num_train"), "num_valid": metrics.get("num_valid"),
-        "epochs": metrics.get("epochs_completed"), "best_epoch": metrics.get("best_epoch"),
-        "train_seconds": metrics.get("train_seconds"), "wall_seconds": run["wall_seconds"],
-        "command": shown(row), "split_sha256": run["split_sha256"], "commit": run["commit"],
-        "date": run["date"], "machine": machine(),
-        "load_average": [run["load_before"], load_average()],
-        # unset: `import gluon_rnn` gives mxnet one thread per physical core
-        "omp_num_threads": run["omp_num_threads"],
-        "runs_at_once": run["jobs"],
-    }
-    history = out / "history.csv"
-    if history.exists():   # each epoch's time and valid accuracy: time to an accuracy
-        with open(history, encoding="utf-8", newline="") as f:
-            record["seeds"][str(seed)]["epochs_seconds_valid"] = [
-                [int(r["epoch"]), float(r["seconds"]), float(r["valid_acc"])]
-                for r in csv.DictReader(f)]
-    if "config" in metrics:
-        record["seeds"][str(seed)]["config"] = {k: v for k, v in metrics["config"].items()
-                                                if k not in RUN_ONLY}
-    if "models" in metrics:   # a script that scores several models: each one's figures
-        record["seeds"][str(seed)]["models"] = {
-            name: {k: v for k, v in m.items() if k in ("test_accuracy", "valid_accuracy", "C",
-                                                        "seconds")}
-            for name, m in metrics["models"].items()}
-    write_record(results, row, record)
 
 
 # ---------------------------------------------------------------- tables

@@ -48,9 +48,7 @@ class Runner:
         label = f"{task} {spec.get('label', '')}".strip()
         if self.args.quick:
             return self._in_process(task, full, label)
-        cmd = [sys.executable, str(BENCH), "--child", task,
-               "--spec", json.dumps(full)]
-        return self._run(cmd, env or self.env(), label)
+        return self._run(_child_command(task, full), env or self.env(), label)
 
     def children_at_once(self, task, envs, **spec):
         """`task` in one fresh process per environment of `envs`, all started together; their
@@ -60,10 +58,10 @@ class Runner:
         label = f"{task} {spec.get('label', '')}".strip()
         if self.args.quick:
             return [self._in_process(task, full, label) for _ in envs]
-        cmd = [sys.executable, str(BENCH), "--child", task, "--spec", json.dumps(full)]
         print(f"[{time.strftime('%H:%M:%S')}] {label} ({len(envs)} processes at once)",
               flush=True)
-        procs = [subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE,
+        procs = [subprocess.Popen(_child_command(task, full), env=env, cwd=REPO,
+                                  stdout=subprocess.PIPE,
                                   stderr=None if self.args.verbose else subprocess.PIPE,
                                   text=True) for env in envs]
         results = []
@@ -132,6 +130,10 @@ class Runner:
         self.errors.append(f"{label}: exit {returncode}: {tail}")
         print(f"  failed: {tail}", file=sys.stderr, flush=True)
         return None
+
+
+def _child_command(task, spec):
+    return [sys.executable, str(BENCH), "--child", task, "--spec", json.dumps(spec)]
 
 
 def cpu_snapshot():

@@ -143,9 +143,8 @@ def section_side(runner, results):
     one with a single thread, and one single-thread process per thread, all at once. Whether
     seeds run side by side (`benchmarks/results.py --jobs`) get more from the cores than one
     run given all of them. Hybridized as the training loop does it (static_alloc only: its
-    batches change shape); with static_shape as well a second thread helps far more. The
-    processes at once time longer windows, so that the median window falls while all of them
-    run, not while one of them is still starting."""
+    batches change shape). The processes at once time longer windows, so that the median
+    window falls while all of them run, not while one of them is still starting."""
     threads = runner.args.threads
     spec = dict(runs=[{"arch": "bilstm-meanmax", "mode": "static_alloc"}])
     if not runner.args.quick:
