@@ -69,7 +69,7 @@ ROWS = [
          what="the decaying-rate row dropping one word in three",
          args=whole("0.3", "0.5", "--word-dropout", "0.3"), seeds=[0, 1, 2]),
     # the frontier: a bidirectional LSTM pooled by [mean, max], large and regularised; about 11
-    # minutes an epoch on 2 cores. Two seeds side by side (--jobs 2) train 1.16x the tokens/s
+    # minutes an epoch on 2 cores. Two seeds side by side (--jobs 2) train 1.15x-1.16x the tokens/s
     # of one run on both cores (bench.py --only side). 256 x 512 would take about four times
     # as long an epoch.
     dict(name="bilstm-meanmax-256x256", table="imdb",
