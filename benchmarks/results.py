@@ -4,6 +4,7 @@
     python benchmarks/results.py --only make-run               # run one row (all its seeds)
     python benchmarks/results.py --only mean-whole --seeds 1   # one seed of one row
     python benchmarks/results.py --only bilstm-meanmax-256x256 --jobs 2   # 2 seeds at once
+    python benchmarks/results.py --tables --readme README.md   # and paste them into README.md
     python benchmarks/results.py                               # every row: hours
     make results ARGS="--only ngram-baseline"
 
@@ -49,6 +50,8 @@ from gluon_rnn.errors import UserError, run_cli  # noqa: E402
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 NOT_MEASURED = "not measured on this split"
+# the README's tables sit between these two lines; `--readme` replaces what is between them
+BEGIN, END = "<!-- results.py --tables: begin -->", "<!-- results.py --tables: end -->"
 
 
 # ---------------------------------------------------------------- rows
@@ -381,6 +384,30 @@ def tables(rows, titles, results):
     return "\n".join(out)
 
 
+def readme_parts(readme):
+    """(what comes up to the BEGIN line, what comes from the END line on) of the file
+    `readme`, or a one-line error."""
+    path = Path(readme)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    except OSError as err:
+        raise UserError(f"{path}: cannot read ({err.strerror or err})") from None
+    marks = [i for i, line in enumerate(lines) if line.strip() in (BEGIN, END)]
+    if [lines[i].strip() for i in marks] != [BEGIN, END]:
+        raise UserError(f"{path}: expected one line {BEGIN} and, after it, one line {END}")
+    return "".join(lines[:marks[0] + 1]), "".join(lines[marks[1]:])
+
+
+def paste(readme, text):
+    """Put `text` between the BEGIN and END lines of `readme`: the file is written whole or
+    not at all."""
+    head, tail = readme_parts(readme)
+    path = Path(readme)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(head + text.rstrip("\n") + "\n\n" + tail, encoding="utf-8")
+    os.replace(tmp, path)
+
+
 # ---------------------------------------------------------------- command line
 
 def main(argv=None):
@@ -393,6 +420,9 @@ def main(argv=None):
                         help="run N at once, each with OMP_NUM_THREADS = physical cores // N "
                              "(default 1)")
     parser.add_argument("--tables", action="store_true", help="print the tables, run nothing")
+    parser.add_argument("--readme", metavar="FILE",
+                        help=f"also write the tables into FILE, between its lines {BEGIN} "
+                             f"and {END}")
     parser.add_argument("--list", action="store_true", help="print each row's name and command")
     parser.add_argument("--rows", help="a JSON row list instead of benchmarks/results_rows.py")
     parser.add_argument("--results", default=str(REPO / "benchmarks" / "results"),
@@ -402,6 +432,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.readme:
+        readme_parts(args.readme)    # a wrong file is said now, not after hours of runs
     rows, titles = load_rows(args.rows)
     chosen = rows
     if args.only:
@@ -427,7 +459,10 @@ def main(argv=None):
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
             done = pool.map(lambda job: run_one(*job, args.runs, args.results, args.jobs), plan)
             failures = [(status, message) for status, message in done if status]
-    print(tables(rows, titles, args.results))
+    text = tables(rows, titles, args.results)
+    print(text)
+    if args.readme:
+        paste(args.readme, text)
     if failures:
         # one error line, the last failure; the others were said as they happened. A row whose
         # command is bad input (its run exits 2) is the row list's fault: exit 2 as well.

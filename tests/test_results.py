@@ -11,6 +11,9 @@ from gluon_rnn import data as gdata, physical_cores
 
 BASELINE = REPO / "benchmarks" / "ngram_baseline.py"
 
+sys.path.insert(0, str(REPO / "benchmarks"))
+import results as results_py  # noqa: E402  (benchmarks/results.py)
+
 
 def run_script(script, *args, timeout=600):
     return subprocess.run([sys.executable, str(script), *map(str, args)], cwd=REPO,
@@ -172,7 +175,7 @@ def test_results_jobs_run_seeds_side_by_side_and_say_so(sentences, tmp_path):
 
 
 @pytest.mark.parametrize("case", ["unknown row", "foreign seed", "missing key", "not json",
-                                  "bad command", "no jobs"])
+                                  "bad command", "no jobs", "no markers"])
 def test_results_bad_input_is_one_error_line(sentences, tmp_path, case):
     row = dict(name="tiny", table="tiny", what="tiny row", seeds=[0],
                args=["--arch", "mean", "--data", str(sentences)] + TINY)
@@ -184,6 +187,7 @@ def test_results_bad_input_is_one_error_line(sentences, tmp_path, case):
         "not json": ([], "rows.json: not a row list"),
         "bad command": ([], "tiny seed 0 failed (exit 2): unknown architecture 'nope'"),
         "no jobs": (["--jobs", "0"], "--jobs must be at least 1, got 0"),
+        "no markers": (["--readme", tmp_path / "README.md"], "README.md: expected one line"),
     }[case]
     if case == "missing key":
         write_rows(rows_file, [{k: v for k, v in row.items() if k != "seeds"}])
@@ -191,6 +195,46 @@ def test_results_bad_input_is_one_error_line(sentences, tmp_path, case):
         rows_file.write_text("{oops", encoding="utf-8")
     elif case == "bad command":
         write_rows(rows_file, [dict(row, args=["--arch", "nope", "--data", str(sentences)])])
+    elif case == "no markers":   # said before any run, and the file is left as it was
+        (tmp_path / "README.md").write_text("# a README without the markers\n")
     proc = results(tmp_path, rows_file, *args)
     assert_one_line_error(proc, fragment)
     assert proc.returncode == 2
+    if case == "no markers":
+        assert not (tmp_path / "runs").exists()
+        assert (tmp_path / "README.md").read_text() == "# a README without the markers\n"
+
+
+def test_results_readme_gets_the_tables_between_its_markers(sentences, tmp_path):
+    row = dict(name="tiny-never", table="tiny", what="never run", seeds=[0],
+               args=["--arch", "mean", "--data", str(sentences)] + TINY)
+    rows_file = write_rows(tmp_path / "rows.json", [row])
+    readme = tmp_path / "README.md"
+    before, after = "# Title\n\nSome prose.\n", "\nMore prose.\n"
+    readme.write_text(f"{before}{results_py.BEGIN}\nan old table\n{results_py.END}\n{after}")
+    for _ in range(2):   # a second paste replaces the first
+        proc = results(tmp_path, rows_file, "--tables", "--readme", readme)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert readme.read_text() == (f"{before}{results_py.BEGIN}\n{proc.stdout.rstrip()}\n\n"
+                                      f"{results_py.END}\n{after}")
+    assert "never run" in proc.stdout and "an old table" not in readme.read_text()
+
+
+def test_the_readme_shows_the_committed_records(monkeypatch):
+    """The README's tables are what `results.py --tables` prints from benchmarks/results/ for
+    today's rows: no figure typed by hand, none left behind when a row's command changes.
+    The split is taken as the one recorded (checking it needs IMDB and ../shared; the
+    tests above check that a run on another split is not shown)."""
+    rows, titles = results_py.load_rows()
+    records = REPO / "benchmarks" / "results"
+
+    def recorded_split(row, seed):
+        seeds = results_py.read_record(records, row).get("seeds", {})
+        return seeds.get(str(seed), {}).get("split_sha256", "never measured")
+
+    monkeypatch.setattr(results_py, "split_of", recorded_split)
+    head, tail = results_py.readme_parts(REPO / "README.md")
+    shown = (REPO / "README.md").read_text(encoding="utf-8")[len(head):-len(tail)]
+    assert shown == results_py.tables(rows, titles, records).rstrip("\n") + "\n\n", \
+        "README.md's tables are not the records': python benchmarks/results.py --tables " \
+        "--readme README.md"
