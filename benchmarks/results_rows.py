@@ -39,7 +39,7 @@ MEAN_400 = ["--arch", "mean", "--max-len", "400"] + EARLIER
 
 TABLES = {
     "imdb": "IMDB (standard test set: 25,000 reviews)",
-    "imdb-variations": "IMDB, variations that did not do better (one seed)",
+    "imdb-variations": "IMDB, variations of the rows above (one seed each)",
     "imdb-architectures": "IMDB, architectures side by side at the `make run` settings (one seed)",
     "umich": "umich sentences (the post's data)",
 }
