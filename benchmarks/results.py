@@ -47,6 +47,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from gluon_rnn import physical_cores  # noqa: E402
 from gluon_rnn.errors import UserError, run_cli  # noqa: E402
+from gluon_rnn.model_io import atomic_write_text  # noqa: E402
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 NOT_MEASURED = "not measured on this split"
@@ -402,10 +403,7 @@ def paste(readme, text):
     """Put `text` between the BEGIN and END lines of `readme`: the file is written whole or
     not at all."""
     head, tail = readme_parts(readme)
-    path = Path(readme)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(head + text.rstrip("\n") + "\n\n" + tail, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(readme, head + text.rstrip("\n") + "\n\n" + tail)
 
 
 # ---------------------------------------------------------------- command line
