@@ -47,7 +47,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from gluon_rnn import physical_cores  # noqa: E402
 from gluon_rnn.errors import UserError, run_cli  # noqa: E402
-from gluon_rnn.model_io import atomic_write_text  # noqa: E402
+from gluon_rnn.model_io import atomic_write_json, atomic_write_text  # noqa: E402
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 NOT_MEASURED = "not measured on this split"
@@ -209,9 +209,7 @@ def read_record(results, row):
 def write_record(results, row, record):
     path = record_path(results, row)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_json(path, record)
 
 
 _SAYING = threading.Lock()
