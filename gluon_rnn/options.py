@@ -11,6 +11,8 @@ import argparse
 import dataclasses
 import math
 
+import numpy as np
+
 from .blocks import ARCHITECTURES
 from .data import TRUNCATE
 from .errors import ArgumentParser, UserError
@@ -25,6 +27,7 @@ _RULES = (
     (("dropout", "embed_dropout", "word_dropout"), lambda v: 0 <= v < 1, "in [0, 1)"),
     (("average",), lambda v: 0 <= v < 1, "in [0, 1) (0 turns it off)"),
     (("lr_decay",), lambda v: 0 < v <= 1, "in (0, 1]"),
+    (("lr_floor",), lambda v: 0 < v <= 1, "in (0, 1] (1 keeps the rate constant)"),
     (("weight_decay",), lambda v: v >= 0, "non-negative"),
     (("clip",), lambda v: v >= 0, "non-negative (0 turns it off)"),
     (("lr",), lambda v: v > 0, "positive"),
@@ -52,6 +55,7 @@ def check_config(cfg):
             if isinstance(value, float) and not math.isfinite(value) or not ok(value):
                 shown = f"{value:g}" if isinstance(value, float) else value
                 raise UserError(f"{flag(name)} must be {what}, got {shown}")
+    _check_float32(cfg)
     if "async" in cfg.kvstore:
         # MXNet applies the update on the servers in async mode, so the aggregated gradient
         # never reaches the workers to be clipped, and the Adam state cannot be checkpointed.
@@ -71,13 +75,32 @@ def check_config(cfg):
         check_encoding(cfg.encoding)
 
 
+# MXNet's optimizers take their rate and weight decay as float32 and refuse a value outside
+# float32's normal range (a traceback, mid-run). Adam scales the rate by its bias correction,
+# sqrt(1 - 0.999^t) / (1 - 0.9^t), which is never below 0.15: hence 1e-37 at the bottom
+# (float32's smallest normal number is 1.2e-38).
+_F32_TINY, _F32_MAX = float(np.finfo(np.float32).tiny), float(np.finfo(np.float32).max)
+
+
+def _check_float32(cfg):
+    lowest = cfg.lr * cfg.lr_floor
+    if lowest < 1e-37:
+        raise UserError(f"--lr {cfg.lr:g} times --lr-floor {cfg.lr_floor:g} is {lowest:g}, too "
+                        f"small for float32: the lowest rate must be at least 1e-37")
+    if cfg.lr > _F32_MAX:
+        raise UserError(f"--lr must be at most 3.4e38 (float32), got {cfg.lr:g}")
+    if cfg.weight_decay and not _F32_TINY <= cfg.weight_decay <= _F32_MAX:
+        raise UserError(f"--weight-decay must be 0 or in [1.2e-38, 3.4e38] (float32), "
+                        f"got {cfg.weight_decay:g}")
+
+
 # The groups of `--help`, by Config field; a field not listed shows under "training".
 GROUPS = {
     "data": ("dataset", "data", "text_column", "label_column", "encoding", "data_dir", "limit",
              "no_dedup", "max_len", "truncate", "vocab_size", "num_buckets"),
     "model": ("arch", "embed_size", "hidden_size", "num_layers", "dropout", "embed_dropout",
               "word_dropout", "attention_hops", "attention_penalty"),
-    "training": ("epochs", "batch_size", "lr", "lr_decay", "weight_decay", "average", "clip",
+    "training": ("epochs", "batch_size", "lr", "lr_decay", "lr_floor", "weight_decay", "average", "clip",
                  "patience", "seed"),
     "output": ("out", "resume"),
     "scale-out": ("ctx", "kvstore"),

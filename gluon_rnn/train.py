@@ -75,6 +75,8 @@ class Config:
     batch_size: int = field(default=64, metadata={"help": "examples per batch (per worker)"})
     lr: float = field(default=2e-3, metadata={"help": "Adam learning rate"})
     lr_decay: float = field(default=0.5, metadata={"help": "multiply the learning rate by this after every epoch"})
+    # 0.05: every recorded run's rates stay as they were (none decayed below 1/16 of --lr)
+    lr_floor: float = field(default=0.05, metadata={"help": "the decayed rate never falls below this fraction of --lr, so a long run keeps learning"})
     weight_decay: float = field(default=0.0, metadata={"help": "L2 penalty on every parameter (Adam's wd)"})
     average: float = field(default=0.0, metadata={"help": "validate, keep and save an exponential moving average of the weights with this decay per step, e.g. 0.999 (0 = off)"})
     clip: float = field(default=5.0, metadata={"help": "clip the mean gradient's global norm (0 = off)"})
@@ -173,6 +175,13 @@ def build_net(cfg, vocab_size, num_classes, ctx):
     return net
 
 
+def learning_rate(cfg, epoch):
+    """The rate of `epoch` (from 1): --lr, times --lr-decay after every epoch, but never
+    below --lr-floor times --lr (a rate decayed for ever would stop learning, then leave
+    float32's range)."""
+    return cfg.lr * max(cfg.lr_decay ** (epoch - 1), cfg.lr_floor)
+
+
 def _epoch_row(epoch, stats, valid, lr):
     real, padded = stats["tokens"], stats["padded_tokens"]
     return {"epoch": epoch, "lr": lr,
@@ -211,7 +220,7 @@ def fit(cfg, net, trainer, loaders, num_classes, ctx, out, state, kv=None, rank=
             # unbroken one (MXNet's generator state cannot be saved).
             seed_everything(cfg.seed * 1000 + epoch)
             # set from the epoch number, not accumulated, so a resumed run uses the same rate
-            trainer.set_learning_rate(cfg.lr * cfg.lr_decay ** (epoch - 1))
+            trainer.set_learning_rate(learning_rate(cfg, epoch))
             stats = train_epoch(net, loaders["train"], loss_fn, trainer, ctx, clip=cfg.clip,
                                 num_batches=num_batches, epoch=epoch,
                                 progress=cfg.progress and rank == 0,

@@ -1,0 +1,84 @@
+"""What a careful user relies on: a schedule that trains for any number of epochs, a run that
+never deletes a user's files, resumes and device splits that change nothing, and bad input
+reported in one line."""
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, assert_one_line_error, make_sentences, run_module
+
+SMALL = ["--embed-size", "4", "--hidden-size", "4", "--vocab-size", "60", "--num-buckets", "1",
+         "--batch-size", "16"]
+
+
+@pytest.fixture(scope="module")
+def small_tsv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("trust") / "small.tsv"
+    path.write_text("".join(f"{y}\t{t}\n" for y, t in make_sentences(60)), encoding="utf-8")
+    return path
+
+
+def history(out):
+    with open(Path(out) / "history.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+# ------------------------------------------------------------------ the learning-rate schedule
+
+def test_a_long_run_with_a_steep_decay_finishes_and_keeps_a_floor(small_tsv, tmp_path):
+    """Without a floor 0.1 ** 39 takes the rate out of float32 (an MXNet traceback)."""
+    out = tmp_path / "long"
+    proc = run_module("gluon_rnn.train", "--data", small_tsv, "--arch", "mean", *SMALL,
+                      "--epochs", "40", "--patience", "40", "--lr-decay", "0.1", "--out", out)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rates = [float(r["lr"]) for r in history(out)]
+    assert len(rates) == 40
+    assert rates[:2] == pytest.approx([2e-3, 2e-4])
+    assert rates[-1] == pytest.approx(2e-3 * 0.05) and min(rates) == rates[-1]
+
+
+def test_the_floor_keeps_make_runs_two_rates_and_every_recorded_runs_rates():
+    """The floor's default changes no rate that a recorded result trained with: every
+    recorded epoch's rate is above it, so the records keep their meaning."""
+    from gluon_rnn.train import Config, learning_rate
+    cfg = Config()
+    assert [learning_rate(cfg, e) for e in (1, 2)] == [cfg.lr, cfg.lr * 0.5]
+    checked = 0
+    for path in sorted((REPO / "benchmarks" / "results").glob("*.json")):
+        for seed in json.loads(path.read_text())["seeds"].values():
+            config = seed.get("config")
+            if not config:
+                continue
+            assert "lr_floor" not in config or config["lr_floor"] == cfg.lr_floor
+            assert config["lr_decay"] ** (seed["epochs"] - 1) >= cfg.lr_floor, (path, seed)
+            checked += 1
+    assert checked > 10
+
+
+@pytest.mark.parametrize("flags, fragment", [
+    (["--lr-floor", "0"], "--lr-floor must be in (0, 1]"),
+    (["--lr-floor", "1.5"], "--lr-floor must be in (0, 1]"),
+    (["--lr", "1e-36", "--lr-floor", "0.01"], "too small for float32"),
+    (["--lr", "1e39"], "--lr must be at most 3.4e38"),
+    (["--weight-decay", "1e39"], "--weight-decay must be 0 or in"),
+    (["--weight-decay", "1e-40"], "--weight-decay must be 0 or in"),
+])
+def test_rates_outside_float32_are_one_line(small_tsv, tmp_path, flags, fragment):
+    proc = run_module("gluon_rnn.train", "--data", small_tsv, *flags, "--out", tmp_path / "o")
+    assert_one_line_error(proc, fragment)
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_run_recorded_without_a_floor_resumes_with_the_default(small_tsv, tmp_path):
+    out = tmp_path / "old"
+    base = ["--data", small_tsv, *SMALL, "--out", out, "--patience", "9"]
+    assert run_module("gluon_rnn.train", *base, "--epochs", "1").returncode == 0
+    state_path = out / "checkpoint" / "state.json"
+    state = json.loads(state_path.read_text())
+    del state["config"]["lr_floor"]
+    state_path.write_text(json.dumps(state))
+    proc = run_module("gluon_rnn.train", "--resume", "--out", out, "--epochs", "2")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads((out / "metrics.json").read_text())["config"]["lr_floor"] == 0.05
