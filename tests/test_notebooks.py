@@ -32,6 +32,7 @@ NOTEBOOKS = {
     "04_cells_vs_fused.ipynb": (2, 0),
     "05_attention_read.ipynb": (2, 3),
     "06_gradients_through_time.ipynb": (4, 0),
+    "07_seq2seq.ipynb": (2, 0),
 }
 
 
