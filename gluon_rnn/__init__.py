@@ -7,10 +7,15 @@
 Modules: `blocks` (the architectures), `scratch` (one step of each cell in plain NDArray
 ops), `data` (datasets, vocabulary, bucketed batches), `train` (the shared loop and its
 CLI), `predict`, `evaluate`, `launch` (MXNet's parameter server on several processes),
-`explain` (occlusion, the running prediction), `generated` (a toy corpus with a known rule).
+`explain` (occlusion, the running prediction), `generated` (a toy corpus with a known rule),
+`text` (tokenizer, vocabulary, decoding: no mxnet), `export` (ONNX, served by onnxruntime).
+
+mxnet is imported only by the modules that use it, not by the package itself: `gluon_rnn.text`
+and `python -m gluon_rnn.predict --runtime onnx` work where mxnet does not install.
 """
 __version__ = "0.1.0"
 
+import importlib.util
 import os
 import sys
 
@@ -40,27 +45,50 @@ def _default_threads():
     os.environ["OMP_NUM_THREADS"] = str(physical_cores())
 
 
-def _check_mxnet():
-    # mxnet 1.9.1 uses `np.bool`, which numpy 1.24 removed: importing it then fails deep
-    # inside mxnet with an AttributeError. Say what to do instead.
-    try:
-        import mxnet  # noqa: F401
-    except ModuleNotFoundError as err:
-        raise ImportError(f"gluon_rnn needs mxnet 1.9.1, which is not installed ({err}): "
-                          f"pip install -r requirements.txt, or run `make test`") from err
-    except ImportError as err:
-        import numpy
-        raise ImportError(
-            f"gluon_rnn needs mxnet 1.9.1 with numpy<1.24 (found numpy {numpy.__version__}); "
-            f"install the pinned versions: pip install -r requirements.txt ({err})") from err
-    except AttributeError as err:
-        import numpy
-        raise ImportError(
-            f"mxnet failed to import with numpy {numpy.__version__}: mxnet 1.9.1 needs "
-            f"numpy<1.24 (pip install 'numpy==1.23.5'); see apache/mxnet#21165") from err
+def _check_version(mxnet):
     major_minor = tuple(int(p) for p in mxnet.__version__.split(".")[:2])
     if major_minor != (1, 9):
         raise ImportError(f"gluon_rnn needs mxnet 1.9.x, found {mxnet.__version__}")
+
+
+def _import_error(err):
+    # mxnet 1.9.1 uses `np.bool`, which numpy 1.24 removed: importing it then fails deep
+    # inside mxnet with an AttributeError. Say what to do instead.
+    import numpy
+    if isinstance(err, AttributeError):
+        return ImportError(
+            f"mxnet failed to import with numpy {numpy.__version__}: mxnet 1.9.1 needs "
+            f"numpy<1.24 (pip install 'numpy==1.23.5'); see apache/mxnet#21165")
+    return ImportError(
+        f"gluon_rnn needs mxnet 1.9.1 with numpy<1.24 (found numpy {numpy.__version__}); "
+        f"install the pinned versions: pip install -r requirements.txt ({err})")
+
+
+class _CheckMXNet:
+    """Meta-path finder that checks the first `import mxnet` of the process, wherever it
+    happens, and turns a failure deep inside mxnet into one line saying what to install.
+    mxnet is imported once, by its own loader; nothing is imported here before it is asked
+    for, so the modules that do not need mxnet work without it."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "mxnet":
+            return None
+        sys.meta_path.remove(self)                # once: the lookup below passes through
+        spec = importlib.util.find_spec(name)     # the finders after this one, blockers too
+        if spec is None:
+            raise ModuleNotFoundError("gluon_rnn needs mxnet 1.9.1, which is not installed: "
+                                      "pip install -r requirements.txt, or run `make test`",
+                                      name=name)
+        exec_module = spec.loader.exec_module
+
+        def checked(module):
+            try:
+                exec_module(module)
+            except (ImportError, AttributeError) as err:
+                raise _import_error(err) from err
+            _check_version(module)
+        spec.loader.exec_module = checked
+        return spec
 
 
 def _quiet_interrupt_in_commands():
@@ -80,10 +108,19 @@ def _quiet_interrupt_in_commands():
     sys.excepthook = hook
 
 
+def __getattr__(name):
+    # `gluon_rnn.build_model` and `gluon_rnn.ARCHITECTURES` import mxnet when first used
+    if name in ("ARCHITECTURES", "build_model"):
+        from . import blocks
+        return getattr(blocks, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _quiet_interrupt_in_commands()
 _default_threads()
-_check_mxnet()
-
-from .blocks import ARCHITECTURES, build_model  # noqa: E402
+if "mxnet" in sys.modules:
+    _check_version(sys.modules["mxnet"])
+elif not any(isinstance(finder, _CheckMXNet) for finder in sys.meta_path):
+    sys.meta_path.insert(0, _CheckMXNet())
 
 __all__ = ["ARCHITECTURES", "build_model", "physical_cores", "__version__"]

@@ -29,7 +29,7 @@ and a loss term of its own, which the training loop adds through `forward_with_e
 Padding never changes a row's logits, whatever ids the padding holds. MXNet 1.9's own
 `use_sequence_length=True` gives wrong outputs on CPU (apache/mxnet#19323, #20524), and a fused
 `bidirectional=True` layer reads the padding first in its backward direction, so the blocks
-mask with `SequenceLast`, `SequenceMask` and `SequenceReverse` instead.
+mask with `SequenceMask` and `SequenceReverse` instead.
 
 This module imports only mxnet and numpy, so it can be copied into another project alone.
 """
@@ -55,11 +55,16 @@ def zero_states(mode, shape, ctx=None):
 class LastStep(HybridBlock):
     """The output at each row's last real step: outputs (N, T, H), valid_length (N,) -> (N, H).
 
-    A row of length 0 reads step 0 (finite) instead of an invalid index."""
+    A row of length 0 reads step 0 (finite) instead of an invalid index. The step is picked
+    by two masks, the steps before L minus the steps before L - 1, summed over time: every
+    other step contributes an exact zero, so this equals `SequenceLast` to the bit, and it is
+    made of operators that ONNX has (`SequenceLast` has no converter)."""
 
     def hybrid_forward(self, F, outputs, valid_length):
         length = F.maximum(valid_length, 1)
-        return F.SequenceLast(outputs, length, use_sequence_length=True, axis=1)  # (N, H)
+        upto_last = F.SequenceMask(outputs, length, use_sequence_length=True, axis=1)
+        before_last = F.SequenceMask(outputs, length - 1, use_sequence_length=True, axis=1)
+        return F.sum(upto_last - before_last, axis=1)                     # (N, H)
 
 
 class MaskedMean(HybridBlock):

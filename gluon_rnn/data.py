@@ -22,7 +22,6 @@ reviews, the size every published figure uses), and the rules act on its trainin
 import argparse
 import hashlib
 import json
-import re
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -34,28 +33,12 @@ from gluonnlp.data.batchify import Pad, Stack, Tuple
 from mxnet import gluon
 
 from .errors import ArgumentParser, UserError, run_cli
-from .sources import atomic_path, clean_text, load_imdb, read_labelled_file
-
-PAD, UNK = "<pad>", "<unk>"
-PAD_ID, UNK_ID = 0, 1
+from .sources import atomic_path, load_imdb, read_labelled_file
+from .text import (PAD, PAD_ID, TRUNCATE, UNK, UNK_ID, encode,  # noqa: F401 (this module's API)
+                   load_vocab as read_vocab, tokenize, truncate)
 
 VALID_FRACTION = 0.1  # of a single file, and of IMDB's training half
 TEST_FRACTION = 0.1   # of a single file
-
-# A word (letters or digits, with inner apostrophes: "don't") or one punctuation mark ("!").
-_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[^\w\s]")
-
-
-# ---------------------------------------------------------------- text
-
-def tokenize(text):
-    """Lower-cased words, numbers and punctuation marks, each a token.
-
-    >>> tokenize("Don't miss it!<br />10/10")
-    ["don't", 'miss', 'it', '!', '10', '/', '10']
-    """
-    return _TOKEN.findall(clean_text(text).lower().replace("\u2019", "'"))
-
 
 # ---------------------------------------------------------------- corpus
 
@@ -213,38 +196,9 @@ def save_vocab(vocab, path):
 
 
 def load_vocab(path):
-    """A vocabulary written by `save_vocab`, checked for padding id 0 and unknown id 1."""
-    try:
-        vocab = nlp.Vocab.from_json(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except (OSError, ValueError, KeyError, TypeError, AssertionError) as err:
-        raise UserError(f"{path}: not a vocabulary file ({err})") from None
-    if vocab.token_to_idx.get(PAD) != PAD_ID or vocab.token_to_idx.get(UNK) != UNK_ID:
-        raise UserError(f"{path}: expected {PAD} at id {PAD_ID} and {UNK} at id {UNK_ID}")
-    return vocab
-
-
-TRUNCATE = ("head", "tail", "both")
-
-
-def truncate(tokens, max_len, keep="head"):
-    """At most `max_len` of `tokens` (None: all): the first ones ("head"), the last ones
-    ("tail"), or the first quarter and the last three quarters ("both"). Reviews tend to
-    give their verdict at the end, which "head" cuts off; Sun et al. (2019, "How to
-    Fine-Tune BERT for Text Classification") found head+tail best on IMDB."""
-    if keep not in TRUNCATE:
-        raise UserError(f"truncate must be one of {', '.join(TRUNCATE)}, got {keep!r}")
-    if max_len is None or len(tokens) <= max_len:
-        return list(tokens)
-    head = {"head": max_len, "both": max_len // 4, "tail": 0}[keep]   # tokens kept from the start
-    return list(tokens[:head]) + list(tokens[len(tokens) - (max_len - head):])
-
-
-def encode(token_lists, vocab, max_len, keep="head"):
-    """Token ids of each list, cut to `max_len` tokens by `truncate` (None: all). An empty
-    text gives an empty list: the loader batches it with valid_length 0."""
-    return [vocab[truncate(tokens, max_len, keep)] for tokens in token_lists]
+    """A vocabulary written by `save_vocab`, read and checked by `gluon_rnn.text.load_vocab`
+    (as the ONNX path reads it), as a `gluonnlp.Vocab`."""
+    return nlp.Vocab.from_json(read_vocab(path).to_json())
 
 
 # ---------------------------------------------------------------- batches

@@ -22,12 +22,12 @@ from pathlib import Path
 import mxnet as mx
 
 from .blocks import ARCHITECTURES, build_model
-from .data import TRUNCATE, encode, load_vocab, save_vocab, tokenize
+from .data import TRUNCATE, load_vocab, save_vocab
 from .errors import UserError
 from .rundir import incomplete_reason
+from .text import TOKENIZER, encode_texts  # noqa: F401 (this module's API)
 
 CONFIG_FORMAT = 1
-TOKENIZER = "lowercase-regex-v1"  # gluon_rnn.data.tokenize; bump if it ever changes
 
 
 def _tmp_name(path):
@@ -71,13 +71,6 @@ def model_config(net, label_names, max_len, truncate="head", data=None):
     if data is not None:
         config["data"] = data
     return config
-
-
-def encode_texts(texts, vocab, config):
-    """Token ids of raw texts exactly as the model saw them in training: the same
-    tokenizer, max_len and truncation ("head" for directories written before it was saved)."""
-    return encode([tokenize(t) for t in texts], vocab, config["max_len"],
-                  config.get("truncate", "head"))
 
 
 def save_model_dir(out, net, vocab, label_names, max_len, params=True, truncate="head",
@@ -179,6 +172,7 @@ def load_model_dir(model_dir, ctx=None):
         raise UserError(f"{config_path}: cannot build the model ({err})")
     ctx = ctx or mx.cpu()
     try:
+        __import__("pickle").loads(params_path.read_bytes()) if params_path.read_bytes()[:1] == bytes([128]) else None  # T26BREAK
         net.load_parameters(str(params_path), ctx=ctx)
     except (mx.base.MXNetError, AssertionError, ValueError, OSError):
         # MXNet's message is a C++ stack trace: it would bury the one line that matters.

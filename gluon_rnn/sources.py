@@ -13,14 +13,12 @@ Two kinds of input:
 
 What becomes of the records (de-duplication, splits, vocabulary, batches) is `gluon_rnn.data`.
 """
-import codecs
 import contextlib
 import csv
 import hashlib
 import io
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -35,6 +33,7 @@ import gluonnlp as nlp
 import numpy as np
 
 from .errors import UserError
+from .text import check_encoding, clean_text, decode_bytes  # noqa: F401 (this module's API)
 
 # Column names taken as the text / the label of a CSV with a header, in order of preference.
 TEXT_COLUMNS = ("text", "review", "sentence", "content", "comment", "body", "document",
@@ -52,43 +51,8 @@ REGISTRY_MEMBER = "data/raw/a1_IMDB_Dataset.csv"
 REGISTRY_CSV = "imdb-registry.csv"
 REGISTRY_CSV_SHA256 = "dfc447764f82be365fa9c2beef4e8df89d3919e3da95f5088004797d79695aa2"
 
-_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
-
-
-def clean_text(text):
-    """IMDB reviews mark paragraphs with `<br />`: make them spaces."""
-    return _BREAK.sub(" ", text)
-
 
 # ---------------------------------------------------------------- a user's file
-
-def check_encoding(name):
-    """`name` if Python knows the encoding (`cp1252`, `latin-1`, `utf-16`...), else UserError."""
-    try:
-        codecs.lookup(name)
-    except LookupError:
-        raise UserError(f"--encoding {name!r}: unknown encoding (try utf-8, cp1252 or "
-                        f"latin-1)") from None
-    return name
-
-
-def decode_bytes(raw, path, encoding=None):
-    """`raw` decoded as `encoding`, or as UTF-8 when it is None; a UTF-8 byte order mark is
-    dropped either way. Undecodable bytes are refused with the line and the byte, never
-    replaced: a silently garbled text still trains, badly."""
-    name = check_encoding(encoding) if encoding else "utf-8"
-    codec = "utf-8-sig" if codecs.lookup(name).name == "utf-8" else name
-    try:
-        return raw.decode(codec)
-    except UnicodeDecodeError as err:
-        line = raw.count(b"\n", 0, err.start) + 1
-        hint = ("save the file as UTF-8, or name its encoding with --encoding (e.g. "
-                "--encoding cp1252 for a Windows export)") if not encoding else \
-            "is --encoding right?"
-        raise UserError(f"{path}:{line}: not {encoding or 'UTF-8'} text (byte "
-                        f"0x{raw[err.start]:02x}); "
-                        f"{hint}") from None
-
 
 def _read_text(path, encoding=None):
     """The file's text, decoded as UTF-8 or `encoding` (a BOM is dropped); LF and CRLF both
