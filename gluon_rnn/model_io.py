@@ -172,7 +172,6 @@ def load_model_dir(model_dir, ctx=None):
         raise UserError(f"{config_path}: cannot build the model ({err})")
     ctx = ctx or mx.cpu()
     try:
-        __import__("pickle").loads(params_path.read_bytes()) if params_path.read_bytes()[:1] == bytes([128]) else None  # T26BREAK
         net.load_parameters(str(params_path), ctx=ctx)
     except (mx.base.MXNetError, AssertionError, ValueError, OSError):
         # MXNet's message is a C++ stack trace: it would bury the one line that matters.
