@@ -33,7 +33,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import statistics
 import subprocess
 import sys
@@ -111,7 +110,7 @@ def shown(row):
 
 
 # what a run's configuration holds beside the model and the data: not part of the comparison
-RUN_ONLY = ("seed", "out", "resume", "progress")
+RUN_ONLY = ("seed", "out", "resume", "overwrite", "progress")
 
 
 def resolved_config(row):
@@ -225,13 +224,15 @@ def run_one(row, seed, runs, results, jobs=1):
     """Run one seed of `row`; copy its key figures into the row's record. With `jobs` > 1 it
     is one of that many runs at once, and gets its share of the cores as OpenMP threads."""
     out = Path(runs) / f"{row['name']}-seed{seed}"
-    if out.exists():
-        shutil.rmtree(out)                       # an earlier run of the same row and seed
     out.parent.mkdir(parents=True, exist_ok=True)
     split = split_of(row, seed)
     if isinstance(split, UserError):
         raise split
     argv = [sys.executable] + command(row, seed, out)[1:]
+    if out.exists():
+        # an earlier run of the same row and seed: the trainer replaces its files, and only
+        # those (a script's own run directory is its own to handle)
+        argv += [] if row.get("script") else ["--overwrite"]
     say(f"{row['name']} seed {seed}: {' '.join(map(shlex.quote, argv[1:]))}")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     if jobs > 1:

@@ -16,6 +16,7 @@ import mxnet as mx
 
 from .errors import UserError
 from .model_io import atomic_save, atomic_write_json
+from .rundir import is_checkpoint_file
 
 
 def _trainer_state(trainer):
@@ -75,10 +76,11 @@ def save_checkpoint(out, epoch, net, trainer, state, average=None):
     state = dict(state, epoch=epoch, last_params=params_name, last_states=states_name,
                  optimizer=counts, **extra)
     atomic_write_json(ckpt / "state.json", state)
-    # Remove what state.json no longer names, temporary files of a killed run included.
+    # Remove what state.json no longer names, temporary files of a killed run included;
+    # a file no run writes is not ours to remove.
     keep = {params_name, states_name, state["best_params"], "state.json", *extra.values()}
     for f in ckpt.iterdir():
-        if f.name not in keep:
+        if f.name not in keep and is_checkpoint_file(f):
             f.unlink()
     return state
 
@@ -110,7 +112,7 @@ def load_checkpoint(out, net, trainer, ctx):
 # saved run, and a flag that asks for another value is refused.
 RESUME_MAY_CHANGE = ("epochs", "patience", "ctx", "data_dir")
 # Where and how this process runs: always the caller's, given or not.
-_THIS_PROCESS = ("out", "resume", "progress")
+_THIS_PROCESS = ("out", "resume", "overwrite", "progress")
 
 
 def read_state(out):

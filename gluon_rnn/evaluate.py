@@ -126,6 +126,24 @@ def load_examples(args, run):
     return corpus, examples, split
 
 
+OUT_FILES = ("evaluation.json", "confusion_matrix.png")
+
+
+def _check_out(out):
+    """--out must be new, empty, or an earlier evaluation's: its two files are replaced, and
+    nothing else is (a run directory's confusion_matrix.png is the run's own)."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a directory; --out names a directory")
+    if not out.exists():
+        return
+    entries = sorted(out.iterdir())
+    ours = [e for e in entries if e.name in OUT_FILES and e.is_file() and not e.is_symlink()]
+    if entries and (ours != entries or not (out / OUT_FILES[0]).is_file()):
+        other = next((e.name for e in entries if e not in ours), OUT_FILES[1])
+        raise UserError(f"{out}: holds files evaluate did not write ({other}); --out takes a "
+                        f"new or empty directory, or an earlier evaluation's")
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.batch_size < 1:
@@ -135,8 +153,8 @@ def main(argv=None):
     if args.seed is not None and not 0 <= args.seed < 2 ** 32:
         raise UserError(f"--seed must be in [0, 4294967295], got {args.seed}")
     out = Path(args.out) if args.out else None
-    if out is not None and out.exists() and not out.is_dir():
-        raise UserError(f"{out}: exists and is not a directory; --out names a directory")
+    if out is not None:
+        _check_out(out)
 
     net, vocab, config = load_model_dir(args.model)
     corpus, examples, split = load_examples(args, config.get("data"))

@@ -102,7 +102,7 @@ GROUPS = {
               "word_dropout", "attention_hops", "attention_penalty"),
     "training": ("epochs", "batch_size", "lr", "lr_decay", "lr_floor", "weight_decay", "average", "clip",
                  "patience", "seed"),
-    "output": ("out", "resume"),
+    "output": ("out", "resume", "overwrite"),
     "scale-out": ("ctx", "kvstore"),
 }
 

@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import socket
 from pathlib import Path
 
@@ -69,6 +70,11 @@ class RunLock:
         out = self.out
         if out.exists() and not out.is_dir():
             raise UserError(f"{out}: exists and is not a directory; choose another --out")
+        lock = self.path
+        if lock.is_symlink() or lock.exists() and (
+                not lock.is_file() or lock.stat().st_size and _read_holder(lock) is None):
+            # a file of the same name that is no run's lock: not ours to overwrite
+            raise UserError(f"{lock}: exists and is not a run's lock; choose another --out")
         try:
             self._created = not out.exists()
             out.mkdir(parents=True, exist_ok=True)
@@ -133,15 +139,85 @@ def incomplete_reason(model_dir):
     return None
 
 
-def check_run_dir(out, resume):
+# What a run writes, and nothing else: only these are ever replaced or removed in a run
+# directory. Temporary files are `.NAME.tmpPID` (model_io) and `.model.tmpPID-...` (export).
+RUN_FILES = ("config.json", "vocab.json", "model.params", "model-symbol.json",
+             "model-0000.params", "metrics.json", "history.csv", "learning_curves.png",
+             "confusion_matrix.png")
+_TEMP = re.compile(r"\.(.+\.tmp|model\.tmp)\d+.*")
+_WORKER = re.compile(r"worker-\d+\.json")
+_CHECKPOINT = re.compile(r"epoch-\d{4,}\.(params|states|trained\.params)|state\.json")
+
+
+def is_checkpoint_file(path):
+    """Whether `path`, in checkpoint/, is a name `checkpoint.save_checkpoint` writes."""
+    path = Path(path)
+    return path.is_file() and not path.is_symlink() and bool(
+        _CHECKPOINT.fullmatch(path.name) or _TEMP.fullmatch(path.name))
+
+
+def _is_run_file(path):
+    name = path.name
+    if name == "checkpoint" and path.is_dir() and not path.is_symlink():
+        return all(is_checkpoint_file(f) for f in path.iterdir())
+    return path.is_file() and not path.is_symlink() and (
+        name in RUN_FILES or name == LOCK_NAME or bool(_WORKER.fullmatch(name))
+        or bool(_TEMP.fullmatch(name)))
+
+
+def _foreign(out):
+    """The first entry of `out` (or of its checkpoint/) that no run writes, or None."""
+    for entry in sorted(Path(out).iterdir()):
+        if not _is_run_file(entry):
+            if entry.name == "checkpoint" and entry.is_dir() and not entry.is_symlink():
+                return next(f for f in sorted(entry.iterdir()) if not is_checkpoint_file(f))
+            return entry
+    return None
+
+
+def check_run_dir(out, resume, overwrite=False):
     """Whether a run may start in `out` (call it holding the lock: then nothing else can
-    start or end a run there meanwhile)."""
-    committed = (Path(out) / "checkpoint" / "state.json").exists()
-    if resume and not committed:
-        raise UserError(f"{out}: nothing to resume (no checkpoint/state.json)")
-    if not resume and committed:
-        raise UserError(f"{out}: holds a run already; continue it with --resume or choose "
-                        f"another --out")
+    start or end a run there meanwhile). A fresh run writes only into a new or empty
+    directory, or over a run's own files with `overwrite`; it never touches a file that no
+    run writes (a run's directory may hold some: they stay). What a run stopped before its
+    first epoch left needs no `overwrite`."""
+    out = Path(out)
+    committed = (out / "checkpoint" / "state.json").is_file()
+    if resume:
+        if not committed:
+            raise UserError(f"{out}: nothing to resume (no checkpoint/state.json)")
+        return
+    # a run's directory may hold a user's notes beside it (never touched); anything else
+    # must hold nothing but what a run writes
+    foreign = None if committed else _foreign(out)
+    if foreign is not None:
+        raise UserError(f"{out}: holds files that are not a run's ({foreign}); a run writes "
+                        f"only into a new or empty directory, or over a run of its own: "
+                        f"choose another --out")
+    leftovers = [e for e in out.iterdir() if e.name != LOCK_NAME and e.name != "checkpoint"]
+    if (committed or leftovers) and not overwrite:
+        what = "holds a run already" if committed else \
+            f"holds a run's files ({', '.join(sorted(e.name for e in leftovers))})"
+        raise UserError(f"{out}: {what}; continue it with --resume, replace it with "
+                        f"--overwrite, or choose another --out")
+
+
+def clear_run(out):
+    """Remove what a run wrote in `out` (its model, records and checkpoint), before a fresh
+    run starts there; files no run writes stay (`check_run_dir` refuses a run beside them)."""
+    out = Path(out)
+    ckpt = out / "checkpoint"
+    if ckpt.is_dir() and not ckpt.is_symlink():
+        for f in ckpt.iterdir():
+            if is_checkpoint_file(f):
+                f.unlink()
+        try:
+            ckpt.rmdir()
+        except OSError:
+            pass
+    for f in out.iterdir():
+        if f.name != LOCK_NAME and f.name != "checkpoint" and _is_run_file(f):
+            f.unlink()
 
 
 # ---------------------------------------------------------------- the data a run used

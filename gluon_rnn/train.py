@@ -87,6 +87,7 @@ class Config:
     kvstore: str = field(default="device", metadata={"help": "gradient aggregation: device, local, or dist_sync inside `python -m gluon_rnn.launch`"})
     out: str = field(default=None, metadata={"help": "run directory (default runs/ARCH-TIMESTAMP)"})
     resume: bool = field(default=False, metadata={"help": "continue the run in --out from its last complete epoch"})
+    overwrite: bool = field(default=False, metadata={"help": "start afresh in --out when it holds a run: its files are replaced (files no run writes are never touched)"})
     progress: bool = field(default=True, metadata={"cli": False})  # tqdm bars on stderr
 
 
@@ -272,6 +273,9 @@ def run(cfg, given=None):
     saved = None
     if cfg.resume and not cfg.out:
         raise UserError("--resume needs --out DIR, the run directory to continue")
+    if cfg.resume and cfg.overwrite:
+        raise UserError("--resume continues the run in --out, --overwrite replaces it: "
+                        "give one of them")
     out = _run_dir(cfg)
     if cfg.resume:
         # checked once merged: a flag left out (--data) is the saved run's, not its default
@@ -284,7 +288,9 @@ def run(cfg, given=None):
     # Rank 0 writes the run directory, so it alone holds it; other workers add worker-RANK.json.
     with rundir.RunLock(out) if rank == 0 else contextlib.nullcontext():
         if rank == 0:
-            rundir.check_run_dir(out, cfg.resume)
+            rundir.check_run_dir(out, cfg.resume, cfg.overwrite)
+            if cfg.overwrite:
+                rundir.clear_run(out)
         return _run(cfg, out, saved, ctx, kv, rank, num_workers)
 
 

@@ -82,3 +82,117 @@ def test_a_run_recorded_without_a_floor_resumes_with_the_default(small_tsv, tmp_
     proc = run_module("gluon_rnn.train", "--resume", "--out", out, "--epochs", "2")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads((out / "metrics.json").read_text())["config"]["lr_floor"] == 0.05
+
+
+# ------------------------------------------------------------------ a user's files
+
+def user_dir(root):
+    """The files of a user's own project, which happen to carry a run's names."""
+    root.mkdir()
+    (root / "config.json").write_text('{"mine": 1}\n')
+    (root / "history.csv").write_text("when,what\n2026,notes\n")
+    (root / "checkpoint").mkdir()
+    (root / "checkpoint" / "model_v1.ckpt").write_bytes(b"weights of another project")
+    return {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def assert_unchanged(before, root):
+    after = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    assert after == before
+
+
+@pytest.mark.parametrize("flags", [[], ["--overwrite"]])
+def test_a_directory_of_a_users_files_is_refused_and_left_as_it_was(small_tsv, tmp_path, flags):
+    root = tmp_path / "mine"
+    before = user_dir(root)
+    proc = run_module("gluon_rnn.train", "--data", small_tsv, *SMALL, "--epochs", "1",
+                      "--out", root, *flags)
+    assert_one_line_error(proc, "model_v1.ckpt", "not a run's")
+    assert_unchanged(before, root)
+
+
+def test_a_subfolder_in_checkpoint_is_refused_before_anything_is_written(small_tsv, tmp_path):
+    root = tmp_path / "mine"
+    before = user_dir(root)
+    (root / "checkpoint" / "model_v1.ckpt").unlink()
+    (root / "checkpoint" / "old").mkdir()
+    (root / "checkpoint" / "old" / "notes.txt").write_text("keep me\n")
+    del before[root / "checkpoint" / "model_v1.ckpt"]
+    before[root / "checkpoint" / "old" / "notes.txt"] = b"keep me\n"
+    proc = run_module("gluon_rnn.train", "--data", small_tsv, *SMALL, "--epochs", "1",
+                      "--out", root)
+    assert_one_line_error(proc, "checkpoint/old")
+    assert_unchanged(before, root)
+
+
+def test_a_users_lock_file_is_not_taken_for_a_run_lock(small_tsv, tmp_path):
+    root = tmp_path / "mine"
+    root.mkdir()
+    (root / ".lock").write_text("held by my editor\n")
+    proc = run_module("gluon_rnn.train", "--data", small_tsv, *SMALL, "--out", root)
+    assert_one_line_error(proc, ".lock")
+    assert (root / ".lock").read_text() == "held by my editor\n"
+
+
+def test_a_run_refuses_a_finished_run_unless_overwrite_and_keeps_files_it_did_not_write(
+        small_tsv, tmp_path):
+    out = tmp_path / "run"
+    base = ["--data", small_tsv, *SMALL, "--out", out]
+    assert run_module("gluon_rnn.train", *base, "--epochs", "2", "--patience", "9").returncode == 0
+    (out / "notes.txt").write_text("what I tried\n")
+    (out / "checkpoint" / "README").write_text("mine too\n")
+    proc = run_module("gluon_rnn.train", *base, "--epochs", "1")
+    assert_one_line_error(proc, "--overwrite", "--resume")
+    # a run's directory with the user's notes in it: --resume goes on beside them
+    proc = run_module("gluon_rnn.train", "--resume", "--out", out, "--epochs", "3")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (out / "checkpoint" / "README").read_text() == "mine too\n"
+    # --overwrite replaces the run's own files: its checkpoint starts again at epoch 1
+    proc = run_module("gluon_rnn.train", *base, "--epochs", "1", "--overwrite")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert len(history(out)) == 1
+    assert sorted(p.name for p in (out / "checkpoint").iterdir()) == [
+        "README", "epoch-0001.params", "epoch-0001.states", "state.json"]
+    assert (out / "notes.txt").read_text() == "what I tried\n"
+    proc = run_module("gluon_rnn.train", *base, "--resume", "--overwrite")
+    assert_one_line_error(proc, "--overwrite")
+
+
+def test_what_a_run_killed_before_its_first_epoch_left_needs_no_overwrite(small_tsv, tmp_path):
+    out = tmp_path / "run"
+    (out / "checkpoint").mkdir(parents=True)
+    (out / ".lock").write_text("")
+    (out / "checkpoint" / ".epoch-0001.params.tmp123").write_bytes(b"half")
+    proc = run_module("gluon_rnn.train", "--data", small_tsv, *SMALL, "--epochs", "1",
+                      "--out", out)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert not (out / "checkpoint" / ".epoch-0001.params.tmp123").exists()
+
+
+@pytest.fixture(scope="module")
+def model(small_tsv, tmp_path_factory):
+    out = tmp_path_factory.mktemp("model") / "run"
+    proc = run_module("gluon_rnn.train", "--data", small_tsv, *SMALL, "--epochs", "1",
+                      "--out", out)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return out
+
+
+def test_evaluate_out_keeps_a_runs_files_and_a_users(model, tmp_path):
+    picture = (model / "confusion_matrix.png").read_bytes()
+    proc = run_module("gluon_rnn.evaluate", "--model", model, "--out", model)
+    assert_one_line_error(proc, "--out")
+    assert (model / "confusion_matrix.png").read_bytes() == picture
+    assert not (model / "evaluation.json").exists()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "confusion_matrix.png").write_bytes(b"my own figure")
+    proc = run_module("gluon_rnn.evaluate", "--model", model, "--out", mine)
+    assert_one_line_error(proc, "confusion_matrix.png")
+    assert (mine / "confusion_matrix.png").read_bytes() == b"my own figure"
+    # a new directory, then the same one again: an evaluation replaces its own two files
+    for _ in range(2):
+        proc = run_module("gluon_rnn.evaluate", "--model", model, "--out", tmp_path / "ev")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path / "ev").iterdir()) == [
+        "confusion_matrix.png", "evaluation.json"]
