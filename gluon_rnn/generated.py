@@ -49,3 +49,35 @@ def write_tsv(rows, path):
     with open(path, "w", encoding="utf-8") as f:
         f.writelines(f"{row[0]}\t{row[1]}\n" for row in rows)
     return path
+
+
+def distant_negation_reviews(n, distance, seed=0, context=(2, 6)):
+    """`n` distinct sentences whose label only the order of their words decides. Each holds
+    one sentiment word and one "not", `distance` neutral words apart, with 2 to 5 (`context`)
+    neutral words on either side. When "not" comes first it negates the word ("not the
+    film good" is negative); when it comes after, it negates nothing ("good the film not"
+    stays positive). Half of each class is negated.
+
+    So every word, and every n-gram of up to 3 words that does not hold both "not" and the
+    sentiment word, is as likely in one class as in the other: a linear model on n-grams of
+    fewer than `distance` + 2 words can only guess, and a model that reads the words in
+    order need not.
+
+    Returns [(label, text)] in random order, label one of `LABELS`."""
+    rng = np.random.RandomState(seed)
+    rows = {}
+    for label, count in ((0, n // 2), (1, n - n // 2)):
+        for i in range(count):
+            negate = i < count // 2
+            while True:   # draw again until the sentence is new
+                lexicon = POSITIVE if bool(label) != negate else NEGATIVE
+                word, gap = rng.choice(lexicon), list(rng.choice(NEUTRAL, size=distance))
+                core = ["not", *gap, word] if negate else [word, *gap, "not"]
+                left, right = (list(rng.choice(NEUTRAL, size=rng.randint(*context)))
+                               for _ in range(2))
+                text = " ".join(left + core + right)
+                if text not in rows:
+                    break
+            rows[text] = label
+    texts = list(rows)
+    return [(LABELS[rows[texts[i]]], texts[i]) for i in rng.permutation(len(texts))]
