@@ -11,6 +11,9 @@ LSTM or GRU step also returns its gates, to look at:
     >>> h, c, gates = lstm_step(cell_params(cell), nd.ones((1, 3)), h, c)
     >>> gates["forget"]                       # (1, 4), each in (0, 1)
 
+`rnn_bptt` is backpropagation through time for `rnn_step`, written out: the recurrence of
+dL/dh_t from the last step back, and the weights' gradients, checkable against autograd.
+
 Shapes: x (N, E) one step's input, h and c (N, H). `params` maps Gluon's names to arrays:
 `i2h_weight` (G * H, E), `h2h_weight` (G * H, H), `i2h_bias` and `h2h_bias` (G * H,), with
 G = 1 for the RNN, 4 for the LSTM, 3 for the GRU. Gluon stacks the gate blocks in the order
@@ -77,3 +80,36 @@ def gru_step(params, x, h):
     n = nd.tanh(x_n + r * h_n)
     h = (1 - z) * n + z * h
     return h, {"reset": r, "update": z, "candidate": n}
+
+
+def rnn_bptt(params, xs, h0, hs, dh, k=None):
+    """Backpropagation through time for `rnn_step`, by hand.
+
+    `xs` the T inputs (N, E), `h0` the state before them, `hs` the T states `rnn_step` made
+    from them, `dh` the T arrays dL/dh_t of the loss read directly off each h_t (zeros where
+    it reads nothing). With a_t = W_xh x_t + b_xh + W_hh h_{t-1} + b_hh and h_t = tanh(a_t),
+    the total gradient delta_t = dL/dh_t obeys, from the last step back,
+
+        delta_T = dh_T
+        delta_t = dh_t + W_hh^T [(1 - h_{t+1}^2) * delta_{t+1}]
+
+    and each weight's gradient sums one term per step, of dL/da_t = (1 - h_t^2) * delta_t.
+    `k`: truncated BPTT, the state detached before every k-th step (steps 0, k, 2k, ...), so
+    no gradient crosses from a step to the one before it there.
+
+    Returns (grads, deltas): grads maps `PARAM_NAMES` to arrays shaped like `params`;
+    deltas the T arrays delta_t (N, H)."""
+    grads = {name: nd.zeros_like(params[name]) for name in PARAM_NAMES}
+    deltas = [None] * len(xs)
+    carried = nd.zeros_like(h0)                    # dL/dh_t through h_{t+1}
+    for t in reversed(range(len(xs))):
+        deltas[t] = dh[t] + carried
+        da = (1 - hs[t] ** 2) * deltas[t]          # dL/da_t (N, H)
+        h_prev = hs[t - 1] if t else h0
+        grads["i2h_weight"] += nd.dot(da, xs[t], transpose_a=True)    # (H, E)
+        grads["h2h_weight"] += nd.dot(da, h_prev, transpose_a=True)   # (H, H)
+        grads["i2h_bias"] += da.sum(axis=0)
+        grads["h2h_bias"] += da.sum(axis=0)
+        cut = k is not None and t % k == 0
+        carried = nd.zeros_like(h0) if cut else nd.dot(da, params["h2h_weight"])  # (N, H)
+    return grads, deltas

@@ -99,3 +99,47 @@ def test_gru_update_gate_keeps_the_state():
     close(h_next, h)
     assert gates["update"].min().asscalar() > 0.999
 
+
+
+def test_rnn_bptt_equals_autograd():
+    """The hand-written recurrence of dL/dh_t and the weights' gradients equal autograd's, in
+    float64, for full and truncated BPTT. dL/dh_t is read off autograd as the gradient of a
+    zero added to each h_t."""
+    from mxnet import autograd
+
+    from gluon_rnn.scratch import PARAM_NAMES, rnn_bptt
+
+    rng = np.random.RandomState(SEED)
+    T = 7
+    params = {"i2h_weight": (H, E), "h2h_weight": (H, H), "i2h_bias": (H,), "h2h_bias": (H,)}
+    params = {name: nd.array(rng.normal(scale=0.7, size=shape), dtype="float64")
+              for name, shape in params.items()}
+    xs = [nd.array(rng.normal(size=(N, E)), dtype="float64") for _ in range(T)]
+    h0 = nd.array(rng.normal(size=(N, H)), dtype="float64")
+    dh = [nd.array(rng.normal(size=(N, H)), dtype="float64") for _ in range(T)]
+    for k in (None, 3):
+        for p in params.values():
+            p.attach_grad()
+        zeros = [nd.zeros((N, H), dtype="float64") for _ in range(T)]
+        for z in zeros:
+            z.attach_grad()
+        hs, h = [], h0
+        with autograd.record():
+            loss = 0
+            for t in range(T):
+                if k and t % k == 0:
+                    h = h.detach()
+                h = rnn_step(params, xs[t], h) + zeros[t]
+                hs.append(h)
+                loss = loss + (dh[t] * h).sum()
+        loss.backward()
+        grads, deltas = rnn_bptt(params, xs, h0, hs, dh, k=k)
+        for name in PARAM_NAMES:
+            np.testing.assert_allclose(grads[name].asnumpy(), params[name].grad.asnumpy(),
+                                       rtol=0, atol=1e-10)
+        for delta, z in zip(deltas, zeros):
+            np.testing.assert_allclose(delta.asnumpy(), z.grad.asnumpy(), rtol=0, atol=1e-10)
+        # the carried term is there: delta_t is not just the loss's own dL/dh_t
+        assert np.abs(deltas[1].asnumpy() - dh[1].asnumpy()).max() > 1e-2
+    # k = 3 detaches h_2 before step 3: nothing flows back into delta_2
+    assert np.abs(deltas[2].asnumpy() - dh[2].asnumpy()).max() == 0
