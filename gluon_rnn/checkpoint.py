@@ -34,20 +34,27 @@ def _trainer_state(trainer):
 
 
 def _load_trainer_state(trainer, arrays, counts, ctx):
+    """Every device's Adam state and update counts from the checkpoint. A synchronous run
+    keeps them equal on all its devices, so a device the saved run did not have (a resume on
+    more devices) takes those of the saved run's first: it must not start from zero."""
     trainer._init_kvstore()  # creates the updaters
     grouped = {}
     for key, arr in arrays.items():
         k, idx, j = (int(x) for x in key.split(":"))
-        grouped.setdefault((k, idx), {})[j] = arr
-    for (k, idx), parts in grouped.items():
-        updater = trainer._updaters[k]
-        state = tuple(parts[j].as_in_context(ctx[k]) for j in sorted(parts))
-        updater.states[idx] = state if len(state) > 1 else state[0]
-        updater.states_synced[idx] = True
+        grouped.setdefault(k, {}).setdefault(idx, {})[j] = arr
+    first = grouped[min(grouped)] if grouped else {}
+    for k, updater in enumerate(trainer._updaters):
+        for idx, parts in grouped.get(k, first).items():
+            state = tuple(parts[j].as_in_context(ctx[k]) for j in sorted(parts))
+            updater.states[idx] = state if len(state) > 1 else state[0]
+            updater.states_synced[idx] = True
     opt = trainer._optimizer
     opt.num_update = counts["num_update"]
-    opt._all_index_update_counts = {int(d): {int(i): n for i, n in per.items()}
-                                    for d, per in counts["index_update_counts"].items()}
+    saved = {int(d): {int(i): n for i, n in per.items()}
+             for d, per in counts["index_update_counts"].items()}
+    first_counts = saved[min(saved)] if saved else {}
+    opt._all_index_update_counts = {
+        c.device_id: dict(saved.get(c.device_id, first_counts)) for c in ctx}
     opt._index_update_count = opt._all_index_update_counts.setdefault(0, {})
 
 

@@ -83,7 +83,7 @@ class Config:
     patience: int = field(default=2, metadata={"help": "stop after this many epochs without a better valid accuracy"})
     seed: int = field(default=0, metadata={"help": "random seed (data split, initialisation, shuffling, dropout)"})
     # where and how
-    ctx: str = field(default="cpu", metadata={"help": "cpu, cpu:0,cpu:1, gpu:0 or gpu:0,1"})
+    ctx: str = field(default="cpu", metadata={"help": "cpu, cpu:0,cpu:1, gpu:0 or gpu:0,1. Several devices train the model one trains only with every dropout 0: with dropout on, each device draws its own masks (the same --seed and --ctx repeat a run)"})
     kvstore: str = field(default="device", metadata={"help": "gradient aggregation: device, local, or dist_sync inside `python -m gluon_rnn.launch`"})
     out: str = field(default=None, metadata={"help": "run directory (default runs/ARCH-TIMESTAMP)"})
     resume: bool = field(default=False, metadata={"help": "continue the run in --out from its last complete epoch"})

@@ -196,3 +196,60 @@ def test_evaluate_out_keeps_a_runs_files_and_a_users(model, tmp_path):
         assert proc.returncode == 0, proc.stderr[-2000:]
     assert sorted(p.name for p in (tmp_path / "ev").iterdir()) == [
         "confusion_matrix.png", "evaluation.json"]
+
+
+# ------------------------------------------------------------------ devices
+
+NO_DROPOUT = ["--dropout", "0", "--lr", "0.01", "--lr-decay", "1", "--patience", "9"]
+
+
+def last_params(out):
+    """The last epoch's parameters (model.params holds the best epoch's, maybe the first)."""
+    import mxnet as mx
+    state = json.loads((Path(out) / "checkpoint" / "state.json").read_text())
+    path = Path(out) / "checkpoint" / state["last_params"]
+    return {k: v.asnumpy() for k, v in mx.nd.load(str(path)).items()}
+
+
+def assert_same_model(a, b):
+    import numpy as np
+    pa, pb = last_params(a), last_params(b)
+    assert pa.keys() == pb.keys()
+    for k in pa:
+        np.testing.assert_allclose(pa[k], pb[k], rtol=0, atol=1e-6, err_msg=k)
+    for ra, rb in zip(history(a), history(b), strict=True):
+        assert float(ra["valid_loss"]) == pytest.approx(float(rb["valid_loss"]), abs=1e-5)
+    ma, mb = (json.loads((Path(o) / "metrics.json").read_text()) for o in (a, b))
+    assert ma["test_accuracy"] == mb["test_accuracy"]
+    assert ma["confusion_matrix"] == mb["confusion_matrix"]
+
+
+@pytest.mark.parametrize("before, after", [("cpu", "cpu:0,cpu:1"), ("cpu:0,cpu:1", "cpu")])
+def test_resuming_on_another_device_count_is_the_unbroken_run(small_tsv, tmp_path, before, after):
+    """Each device keeps its own Adam state: a device the saved run did not have must get the
+    saved state, not a fresh one (which trained another model)."""
+    base = ["--data", small_tsv, *SMALL, *NO_DROPOUT]
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    assert run_module("gluon_rnn.train", *base, "--epochs", "3", "--out", whole).returncode == 0
+    proc = run_module("gluon_rnn.train", *base, "--epochs", "1", "--ctx", before, "--out", split)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = run_module("gluon_rnn.train", "--resume", "--out", split, "--epochs", "3",
+                      "--ctx", after)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert_same_model(whole, split)
+
+
+def test_what_is_equal_across_device_counts_is_what_help_says(small_tsv, tmp_path):
+    """Without dropout one device and two train the same model; with dropout on, the same
+    --ctx repeats a run exactly. --help says both."""
+    help_text = " ".join(run_module("gluon_rnn.train", "--help").stdout.split())
+    assert "only with every dropout 0" in help_text
+    assert "the same --seed and --ctx repeat a run" in help_text
+    base = ["--data", small_tsv, *SMALL, "--lr", "0.01", "--epochs", "2", "--patience", "9"]
+    for name, ctx, dropout in (("one", "cpu", "0"), ("two", "cpu:0,cpu:1", "0"),
+                               ("drop-a", "cpu:0,cpu:1", "0.3"), ("drop-b", "cpu:0,cpu:1", "0.3")):
+        proc = run_module("gluon_rnn.train", *base, "--ctx", ctx, "--dropout", dropout,
+                          "--word-dropout", dropout, "--out", tmp_path / name)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    assert_same_model(tmp_path / "one", tmp_path / "two")
+    assert_same_model(tmp_path / "drop-a", tmp_path / "drop-b")
