@@ -4,6 +4,7 @@ seconds, offline, and because the rule is known, what a model should find in the
     >>> rows = negation_reviews(600)               # [(label, text, flipped), ...]
     >>> write_tsv(rows, "generated.tsv")           # the post's LABEL<TAB>TEXT, for --data
     >>> Config(arch="mean", data="generated.tsv")  # labels read as 'negative', 'positive'
+    >>> cue_span("the film not good".split())      # (2, 3): where the label is decided
 """
 import numpy as np
 
@@ -42,6 +43,19 @@ def negation_reviews(n, seed=0, negated=1 / 3, flipped=0.05, length=(3, 13)):
     flips = set(rng.choice(len(texts), size=round(flipped * len(texts)), replace=False).tolist())
     return [(LABELS[rows[texts[i]] ^ (k in flips)], texts[i], k in flips)
             for k, i in enumerate(order)]
+
+
+def cue_span(tokens):
+    """The positions of a generated sentence's tokens that decide its label: the sentiment
+    word, preceded by its "not" when negated, so (t,) or (t - 1, t). An explanation of a
+    model that learned the rule should point there. `tokens`: the sentence's words, as
+    `data.tokenize` or a vocabulary's `to_tokens` gives them. ValueError unless there is
+    exactly one sentiment word (a text this module did not make)."""
+    found = [t for t, word in enumerate(tokens) if word in POSITIVE or word in NEGATIVE]
+    if len(found) != 1:
+        raise ValueError(f"expected one sentiment word, found {len(found)} in {' '.join(tokens)!r}")
+    t = found[0]
+    return (t - 1, t) if t and tokens[t - 1] == "not" else (t,)
 
 
 def write_tsv(rows, path):

@@ -2,7 +2,10 @@
 from collections import Counter
 
 from gluon_rnn.data import load_corpus
-from gluon_rnn.generated import LABELS, NEGATIVE, POSITIVE, negation_reviews, write_tsv
+import pytest
+
+from gluon_rnn.generated import (LABELS, NEGATIVE, POSITIVE, cue_span, negation_reviews,
+                                write_tsv)
 
 
 def test_negation_reviews_follow_their_rule():
@@ -28,3 +31,19 @@ def test_written_file_reads_back_with_named_classes(tmp_path):
     corpus = load_corpus(data=str(path))
     assert corpus.label_names == list(LABELS)
     assert len(corpus.train) + len(corpus.valid) + len(corpus.test) == 50
+
+
+def test_cue_span_finds_the_word_that_sets_the_label():
+    for _, text, _ in negation_reviews(200, seed=1, flipped=0.0):
+        words = text.split()
+        span = cue_span(words)
+        assert words[span[-1]] in POSITIVE + NEGATIVE
+        assert (len(span) == 2) == ("not" in words), text
+        if len(span) == 2:
+            assert words[span[0]] == "not" and span[1] == span[0] + 1
+    assert cue_span("not good".split()) == (0, 1)
+    assert cue_span("good film".split()) == (0,)
+    with pytest.raises(ValueError, match="found 2"):
+        cue_span("good and bad".split())
+    with pytest.raises(ValueError, match="found 0"):
+        cue_span("the film".split())
