@@ -1,4 +1,5 @@
-"""Shared fixtures: small labelled files the tests write themselves (no network)."""
+"""Shared fixtures and helpers: small labelled files the tests write themselves (no network),
+one finished run to read back, and the checks every command's bad input must pass."""
 import os
 import random
 import subprocess
@@ -35,12 +36,44 @@ def make_sentences(n, seed=0):
     return rows
 
 
+def write_labelled(path, rows):
+    """`rows` of (label, text) as the post's format, LABEL<TAB>TEXT, no header; returns `path`."""
+    path.write_text("".join(f"{y}\t{t}\n" for y, t in rows), encoding="utf-8")
+    return path
+
+
+# a model and batches small enough that a run on `tiny_tsv` takes seconds
+SMALL = ["--embed-size", "8", "--hidden-size", "8", "--batch-size", "32", "--vocab-size", "200",
+         "--num-buckets", "4"]
+
+
 @pytest.fixture(scope="session")
 def tiny_tsv(tmp_path_factory):
     """A 400-line file in the post's format: LABEL<TAB>TEXT, no header."""
-    path = tmp_path_factory.mktemp("data") / "tiny.tsv"
-    path.write_text("".join(f"{y}\t{t}\n" for y, t in make_sentences(400)), encoding="utf-8")
-    return path
+    return write_labelled(tmp_path_factory.mktemp("data") / "tiny.tsv", make_sentences(400))
+
+
+@pytest.fixture(scope="session")
+def model_dir(tiny_tsv, tmp_path_factory):
+    """A finished one-epoch `lstm` run on `tiny_tsv`, to read back (copy it to change it)."""
+    out = tmp_path_factory.mktemp("model") / "run"
+    proc = run_module("gluon_rnn.train", "--arch", "lstm", "--data", tiny_tsv, "--epochs", "1",
+                      "--out", out, *SMALL)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def history(out):
+    """history.csv of the run in `out`: one dict of floats per epoch."""
+    rows = (Path(out) / "history.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    return [dict(zip(header, map(float, r.split(",")))) for r in rows[1:]]
+
+
+def history_without_timings(out):
+    """history.csv without the columns that time the epoch: what two runs must agree on."""
+    return [{k: v for k, v in row.items() if k not in ("seconds", "tokens_per_second")}
+            for row in history(out)]
 
 
 def run_module(module, *args, timeout=300, **kwargs):
@@ -59,3 +92,9 @@ def assert_one_line_error(proc, *fragments):
     assert len([l for l in lines if l.startswith("error: ")]) == 1, proc.stderr
     for frag in fragments:
         assert frag in lines[-1], (frag, lines[-1])
+
+
+def assert_exit_2(proc, *fragments):
+    """`assert_one_line_error`, with the exit status of bad input: 2."""
+    assert_one_line_error(proc, *fragments)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)

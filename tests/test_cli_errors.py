@@ -10,27 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, assert_one_line_error, make_sentences, run_module
-
-SMALL = ["--embed-size", "8", "--hidden-size", "8", "--batch-size", "32", "--vocab-size", "200",
-         "--num-buckets", "4"]
+from conftest import REPO, SMALL, assert_exit_2, make_sentences, run_module
 
 
-def assert_exit_2(proc, *fragments):
-    assert_one_line_error(proc, *fragments)
-    assert proc.returncode == 2, (proc.returncode, proc.stderr)
-
-
-@pytest.fixture(scope="module")
-def model_dir(tiny_tsv, tmp_path_factory):
-    out = tmp_path_factory.mktemp("m") / "run"
-    proc = run_module("gluon_rnn.train", "--arch", "mean", "--data", tiny_tsv, "--epochs", "1",
-                      "--out", out, *SMALL)
-    assert proc.returncode == 0, proc.stderr
-    return out
-
-
-# ------------------------------------------------------------------- numeric flags
+# ------------------------------------------------------------------- flags
 
 @pytest.mark.parametrize("flag, value, message", [
     ("--lr", "-1", "--lr must be positive, got -1"),
@@ -49,14 +32,33 @@ def model_dir(tiny_tsv, tmp_path_factory):
     ("--num-layers", "0", "--num-layers must be at least 1, got 0"),
     ("--batch-size", "-3", "--batch-size must be at least 1, got -3"),
     ("--epochs", "two", "--epochs: invalid int value: 'two'"),
+    ("--embed-dropout", "1.0", "--embed-dropout must be in [0, 1), got 1"),
+    ("--word-dropout", "-0.5", "--word-dropout must be in [0, 1), got -0.5"),
+    ("--average", "1", "--average must be in [0, 1) (0 turns it off), got 1"),
+    ("--lr-decay", "0", "--lr-decay must be in (0, 1], got 0"),
+    ("--weight-decay", "-1", "--weight-decay must be non-negative, got -1"),
+    ("--truncate", "middle", "--truncate must be one of head, tail, both, got 'middle'"),
+    ("--attention-hops", "0", "--attention-hops must be at least 1, got 0"),
+    ("--attention-penalty", "-1", "--attention-penalty must be a finite number >= 0, got -1"),
+    ("--attention-penalty", "nan", "--attention-penalty must be a finite number >= 0, got nan"),
 ])
-def test_every_numeric_flag_is_checked_on_its_own(tiny_tsv, tmp_path, flag, value, message):
+def test_every_flag_is_checked_on_its_own(tiny_tsv, tmp_path, flag, value, message):
     """Each flag alone, named with its value (in-process: the command's own main)."""
     from gluon_rnn.errors import UserError
     from gluon_rnn.train import main
+    arch = ["--arch", "attention"] if flag.startswith("--attention") else []
     with pytest.raises(UserError) as err:
-        main(["--data", str(tiny_tsv), flag, value, "--out", str(tmp_path / "o")])
+        main(["--data", str(tiny_tsv), *arch, flag, value, "--out", str(tmp_path / "o")])
     assert message in str(err.value)
+    assert not (tmp_path / "o").exists()
+
+
+def test_attention_flags_belong_to_attention(tiny_tsv, tmp_path):
+    from gluon_rnn.errors import UserError
+    from gluon_rnn.train import main
+    with pytest.raises(UserError, match="apply to --arch attention only"):
+        main(["--data", str(tiny_tsv), "--arch", "mean", "--attention-hops", "2",
+              "--out", str(tmp_path / "o")])
     assert not (tmp_path / "o").exists()
 
 
@@ -69,6 +71,8 @@ def test_bad_flag_is_one_line_from_the_command_line(tiny_tsv, tmp_path):
                   "--limit", "'x'")
     assert_exit_2(run_module("gluon_rnn.data", "info", "--data", tiny_tsv, "--seed", "-1"),
                   "--seed must be in [0, 4294967295], got -1")
+    assert_exit_2(run_module("gluon_rnn.train", "--data", tiny_tsv, "--arch", "transformer",
+                             "--out", tmp_path / "o"), "unknown architecture 'transformer'")
     assert not (tmp_path / "o").exists()
 
 
