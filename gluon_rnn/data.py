@@ -70,35 +70,55 @@ def _label_names(labels):
         return sorted(set(labels)), False
 
 
-def _dedup(records):
+def _text_key(text):
+    """A text up to whitespace: what IMDB's de-duplication within its training half compares
+    (the rule its published figures were measured with)."""
+    return " ".join(text.split())
+
+
+def _token_key(text):
+    """What the model sees of a text: its tokens (letter case and spacing aside). Tokens hold
+    no space, so joining them keeps sequences apart."""
+    return " ".join(tokenize(text))
+
+
+def _dedup(records, key=_token_key):
     """The first occurrence of each text, minus texts seen under more than one label
     (their label is unreliable, and keeping either copy teaches noise), and the number of
-    such conflicting texts. Texts compare equal up to whitespace."""
+    such conflicting texts. Texts compare equal when their `key`s are: by default when the
+    model sees the same tokens ("The film." and "the  film ." are one text)."""
     labels_of, first = {}, {}
     for i, (text, label, _) in enumerate(records):
-        key = " ".join(text.split())
-        labels_of.setdefault(key, set()).add(label)
-        first.setdefault(key, i)
-    conflicting = {key for key, labels in labels_of.items() if len(labels) > 1}
-    kept = [records[i] for key, i in first.items() if key not in conflicting]
+        k = key(text)
+        labels_of.setdefault(k, set()).add(label)
+        first.setdefault(k, i)
+    conflicting = {k for k, labels in labels_of.items() if len(labels) > 1}
+    kept = [records[i] for k, i in first.items() if k not in conflicting]
     return kept, len(first), len(conflicting)
 
 
 def _dedup_train_half(records):
     """IMDB's protocol: the test half kept whole, the training half de-duplicated within
-    itself (as `_dedup`) and cleared of every text that also occurs in the test half, so
-    nothing leaks and the test set keeps its standard size. Returns the kept records (train
-    half first) and how many training reviews each rule removed: `duplicates` (repeated
-    copies), `conflicting` (the last copy of a text seen under two labels in train) and
-    `in_test` (texts also found in test)."""
+    itself (as `_dedup`, text up to whitespace) and cleared of every review whose tokens are
+    those of a test review, so nothing the model sees in test was seen in training and the
+    test set keeps its standard size. Returns the kept records (train half first) and how many
+    training reviews each rule removed: `duplicates` (repeated copies), `conflicting` (the
+    last copy of a text seen under two labels in train) and `in_test` (also found in test)."""
     train = [r for r in records if r[2] == "train"]
     test = [r for r in records if r[2] == "test"]
-    kept, distinct, conflicting = _dedup(train)
-    in_test = {" ".join(text.split()) for text, _, _ in test}
-    clean = [r for r in kept if " ".join(r[0].split()) not in in_test]
+    kept, distinct, conflicting = _dedup(train, _text_key)
+    in_test = {_token_key(text) for text, _, _ in test}
+    clean = [r for r in kept if _token_key(r[0]) not in in_test]
     removed = {"duplicates": len(train) - distinct, "conflicting": conflicting,
                "in_test": len(kept) - len(clean)}
     return clean + test, removed
+
+
+def text_digests(texts):
+    """A short digest of each text's tokens: how a run remembers what it trained on
+    (`SEEN_FILE` in its directory) without keeping the texts."""
+    return [hashlib.blake2b(_token_key(t).encode("utf-8"), digest_size=8).hexdigest()
+            for t in texts]
 
 
 def _split(records, rng):
@@ -154,7 +174,9 @@ def load_corpus(dataset=None, data=None, text_column=None, label_column=None, da
     records = [(text, to_id(label), split) for text, label, split in records]
     counts = Counter(label for _, label, _ in records)
 
-    kept, num_distinct, num_conflicting = _dedup(records)
+    # IMDB's counts stay those of its text rule (`_dedup_train_half`); a file's, of tokens
+    kept, num_distinct, num_conflicting = _dedup(records, _text_key if records and records[0][2]
+                                                 else _token_key)
     train_removed = {}
     if not dedup:
         kept = records

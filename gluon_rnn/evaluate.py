@@ -52,6 +52,9 @@ def build_parser():
     parser.add_argument("--limit", type=int, help="a seeded subset of N examples (none: as "
                                                   "the run did)")
     parser.add_argument("--seed", type=int, help="seed of the split (none: the run's)")
+    parser.add_argument("--unseen", action="store_true",
+                        help="score only the examples whose tokens are none of the texts the "
+                             "run trained or validated on")
     parser.add_argument("--batch-size", type=int, default=256, help="examples per batch")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--out", help="also write evaluation.json and confusion_matrix.png "
@@ -126,6 +129,38 @@ def load_examples(args, run):
     return corpus, examples, split
 
 
+def _seen(args, examples):
+    """(examples to score, how many of them the run trained or validated on): all of them
+    with a note, or with --unseen the others only. The count is None for a run directory of
+    an older version, which records no digests of its texts."""
+    path = Path(args.model) / rundir.SEEN_FILE
+    if not path.is_file():
+        if args.unseen:
+            raise UserError(f"{path}: missing (an older version wrote this run), so --unseen "
+                            f"cannot tell which texts it trained on")
+        return examples, None
+    try:
+        seen = set(path.read_text(encoding="utf-8").split())
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: cannot read ({err})") from None
+    flags = [d in seen for d in gdata.text_digests(t for t, _ in examples)]
+    num_seen = sum(flags)
+    if args.unseen:
+        unseen = [e for e, f in zip(examples, flags) if not f]
+        if not unseen:
+            raise UserError(f"all {len(examples)} examples are texts the model trained or "
+                            f"validated on: nothing unseen to score")
+        if num_seen:
+            _note(f"scoring the {len(unseen)} of {len(examples)} examples the model has not "
+                  f"trained or validated on")
+        return unseen, 0
+    if num_seen:
+        _note(f"{num_seen} of the {len(examples)} examples are texts the model trained or "
+              f"validated on, which flatter its scores; --unseen scores only the other "
+              f"{len(examples) - num_seen}")
+    return examples, num_seen
+
+
 OUT_FILES = ("evaluation.json", "confusion_matrix.png")
 
 
@@ -164,6 +199,7 @@ def main(argv=None):
     if unknown:
         raise UserError(f"{corpus.dataset}: labels {unknown} are not among the model's "
                         f"classes {names}")
+    examples, num_seen = _seen(args, examples)
     to_model = [names.index(n) for n in corpus.label_names]
     ids = encode_texts([t for t, _ in examples], vocab, config)
     labels = [to_model[y] for _, y in examples]
@@ -171,6 +207,7 @@ def main(argv=None):
     result = evaluate(net, loader, [mx.cpu()], len(names))
     rep = report(result["confusion"], names)
     rep.update({"loss": result["loss"], "num_examples": result["count"], "split": split,
+                "num_seen": num_seen, "unseen_only": args.unseen,
                 "dataset": corpus.dataset, "source": corpus.source, "model": str(args.model)})
     if out is not None:
         try:

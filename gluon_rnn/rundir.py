@@ -143,7 +143,9 @@ def incomplete_reason(model_dir):
 # directory. Temporary files are `.NAME.tmpPID` (model_io) and `.model.tmpPID-...` (export).
 RUN_FILES = ("config.json", "vocab.json", "model.params", "model-symbol.json",
              "model-0000.params", "metrics.json", "history.csv", "learning_curves.png",
-             "confusion_matrix.png")
+             "confusion_matrix.png", "seen.txt")
+# digests of the texts a run trained and validated on (`data.text_digests`), one a line
+SEEN_FILE = "seen.txt"
 _TEMP = re.compile(r"\.(.+\.tmp|model\.tmp)\d+.*")
 _WORKER = re.compile(r"worker-\d+\.json")
 _CHECKPOINT = re.compile(r"epoch-\d{4,}\.(params|states|trained\.params)|state\.json")

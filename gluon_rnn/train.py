@@ -379,6 +379,9 @@ def finish(cfg, net, corpus, test_loader, ctx, out, state, resumed_from, checksu
                           out / "confusion_matrix.png",
                           title=f"{cfg.arch}: test accuracy {rep['accuracy']:.4f}")
     atomic_write_json(out / "metrics.json", metrics)
+    # what evaluate needs to tell data the model has seen from data it has not
+    seen = gdata.text_digests(t for t, _ in corpus.train + corpus.valid)
+    atomic_write_text(out / rundir.SEEN_FILE, "".join(d + "\n" for d in sorted(set(seen))))
     save_model_dir(out, net, vocab, corpus.label_names, cfg.max_len, params=False,
                    truncate=cfg.truncate, data=rundir.data_record(cfg, corpus, fingerprint))
     _say(f"test accuracy {rep['accuracy']:.4f} (loss {test['loss']:.4f}, macro F1 "
@@ -386,7 +389,7 @@ def finish(cfg, net, corpus, test_loader, ctx, out, state, resumed_from, checksu
          f"{state['best_epoch']}")
     _say(f"wrote {out}/: model (config.json, vocab.json, model.params, model-symbol.json, "
          f"model-0000.params), metrics.json, history.csv, learning_curves.png, "
-         f"confusion_matrix.png")
+         f"confusion_matrix.png, {rundir.SEEN_FILE}")
     return metrics
 
 

@@ -253,3 +253,70 @@ def test_what_is_equal_across_device_counts_is_what_help_says(small_tsv, tmp_pat
         assert proc.returncode == 0, proc.stderr[-2000:]
     assert_same_model(tmp_path / "one", tmp_path / "two")
     assert_same_model(tmp_path / "drop-a", tmp_path / "drop-b")
+
+
+# ------------------------------------------------------------------ what counts as the same text
+
+def test_texts_with_the_same_tokens_are_one_text(tmp_path):
+    """The model sees tokens: a sentence repeated in another letter case or spacing must
+    not reach both training and test."""
+    from gluon_rnn.data import load_corpus, tokenize
+    rows = [(y, t) for y, t in make_sentences(150)]
+    rows += [(y, t.upper().replace(" ", "  ")) for y, t in rows[:50]]
+    rows += [(1, "The Da Vinci Code sucked."), (1, "the da vinci code sucked .")]
+    path = tmp_path / "cased.tsv"
+    path.write_text("".join(f"{y}\t{t}\n" for y, t in rows), encoding="utf-8")
+    for seed in range(5):
+        corpus = load_corpus(data=str(path), seed=seed)
+        assert corpus.num_distinct == 151 and corpus.duplicates_removed == 51
+        seen = {" ".join(tokenize(t)) for t, _ in corpus.train + corpus.valid}
+        assert not [t for t, _ in corpus.test if " ".join(tokenize(t)) in seen]
+
+
+UMICH = REPO.parent / "shared" / "data" / "umich-sentiment-train.txt"
+
+
+@pytest.mark.skipif(not UMICH.exists(), reason="../shared/data is not beside this checkout")
+def test_no_umich_test_sentence_has_the_tokens_of_a_training_one():
+    from gluon_rnn.data import load_corpus, tokenize
+    corpus = load_corpus(data=str(UMICH), seed=0)
+    seen = {" ".join(tokenize(t)) for t, _ in corpus.train + corpus.valid}
+    assert len(corpus.test) > 100
+    assert not [t for t, _ in corpus.test if " ".join(tokenize(t)) in seen]
+
+
+def test_imdbs_split_is_the_one_every_record_was_measured_on():
+    """IMDB's rules compare tokens across its halves, text within its training half: the
+    split, and so every IMDB record, stays what it was."""
+    from gluon_rnn.data import load_corpus, split_fingerprint, tokenize
+    try:
+        corpus = load_corpus(dataset="imdb", seed=0)
+    except Exception as err:   # no cache and no network: nothing to compare
+        pytest.skip(f"IMDB is not available here: {err}")
+    record = json.loads((REPO / "benchmarks" / "results" / "make-run.json").read_text())
+    assert split_fingerprint(corpus) == record["seeds"]["0"]["split_sha256"]
+    test = {" ".join(tokenize(t)) for t, _ in corpus.test}
+    assert not [t for t, _ in corpus.train + corpus.valid if " ".join(tokenize(t)) in test]
+
+
+def test_evaluate_on_a_changed_file_says_what_it_has_seen_and_scores_the_rest(
+        model, small_tsv, tmp_path):
+    from gluon_rnn.data import load_corpus
+    corpus = load_corpus(data=str(small_tsv))
+    changed = tmp_path / "changed.tsv"
+    changed.write_text(small_tsv.read_text() + "1\tan entirely new lovely line\n")
+    proc = run_module("gluon_rnn.evaluate", "--model", model, "--data", changed, "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    seen = len(corpus.train) + len(corpus.valid)
+    rep = json.loads(proc.stdout)
+    assert (rep["num_examples"], rep["num_seen"]) == (61, seen)
+    assert f"{seen} of the 61 examples are texts the model trained or validated on" in proc.stderr
+    assert "--unseen" in proc.stderr
+    proc = run_module("gluon_rnn.evaluate", "--model", model, "--data", changed, "--json",
+                      "--unseen")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rep = json.loads(proc.stdout)
+    assert (rep["num_examples"], rep["num_seen"]) == (61 - seen, 0) == (len(corpus.test) + 1, 0)
+    # the run's own test split: nothing in it was seen
+    proc = run_module("gluon_rnn.evaluate", "--model", model, "--json")
+    assert json.loads(proc.stdout)["num_seen"] == 0 and "trained or validated on" not in proc.stderr
