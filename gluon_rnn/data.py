@@ -22,6 +22,7 @@ reviews, the size every published figure uses), and the rules act on its trainin
 import argparse
 import hashlib
 import json
+import re
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -62,12 +63,15 @@ class Corpus:
     train_removed: dict = field(default_factory=dict)
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
 def _label_names(labels):
-    """Sorted class names: as numbers when every label is an integer ("01" reads as "1")."""
-    try:
+    """Sorted class names: as numbers when every label is an integer written in ASCII digits
+    ("01" reads as "1"; Python's int() would also read "1_0" as 10, and merge two classes)."""
+    if all(_INTEGER.fullmatch(x) for x in labels):
         return [str(v) for v in sorted({int(x) for x in labels})], True
-    except ValueError:
-        return sorted(set(labels)), False
+    return sorted(set(labels)), False
 
 
 def _text_key(text):

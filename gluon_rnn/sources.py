@@ -27,6 +27,7 @@ import tempfile
 import urllib.parse
 import urllib.request
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 import gluonnlp as nlp
@@ -153,7 +154,15 @@ def read_labelled_file(path, text_column=None, label_column=None, encoding=None)
     if "\t" not in first and "," in first:
         raise UserError(f"{path}:1: expected LABEL<TAB>TEXT, or a header naming the text and "
                         f"label columns (found {header}; give --text-column and --label-column)")
-    return _read_post_format(path, text)
+    rows = _read_post_format(path, text)
+    counts = Counter(label for _, label in rows)
+    if counts[rows[0][1]] == 1 and len(counts) > 1 and min(
+            n for label, n in counts.items() if label != rows[0][1]) > 1:
+        # A header of names this module does not know (`verdict<TAB>quote`) reads as an
+        # example of a class of its own; a class of one example teaches nothing either way.
+        raise UserError(f"{path}:1: the label {rows[0][1]!r} occurs on this line only: if it "
+                        f"is a header, name its columns with --text-column and --label-column")
+    return rows
 
 
 # ---------------------------------------------------------------- IMDB

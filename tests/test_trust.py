@@ -320,3 +320,27 @@ def test_evaluate_on_a_changed_file_says_what_it_has_seen_and_scores_the_rest(
     # the run's own test split: nothing in it was seen
     proc = run_module("gluon_rnn.evaluate", "--model", model, "--json")
     assert json.loads(proc.stdout)["num_seen"] == 0 and "trained or validated on" not in proc.stderr
+
+
+# ------------------------------------------------------------------ labels and headers
+
+def test_a_header_of_unknown_names_is_not_an_example(tmp_path):
+    path = tmp_path / "quotes.tsv"
+    rows = make_sentences(40)
+    path.write_text("verdict\tquote\n" + "".join(f"{y}\t{t}\n" for y, t in rows))
+    proc = run_module("gluon_rnn.data", "info", "--data", path)
+    assert_one_line_error(proc, "quotes.tsv:1", "'verdict'", "--text-column")
+    proc = run_module("gluon_rnn.data", "info", "--data", path, "--text-column", "quote",
+                      "--label-column", "verdict")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout)["num_classes"] == 2
+
+
+def test_labels_that_python_reads_as_one_number_stay_two_classes(tmp_path):
+    from gluon_rnn.data import load_corpus
+    path = tmp_path / "stars.tsv"
+    rows = make_sentences(40)
+    path.write_text("".join(f"{['1_0', '10'][y]}\t{t}\n" for y, t in rows))
+    assert load_corpus(data=str(path)).label_names == ["10", "1_0"]
+    path.write_text("".join(f"{['01', '2'][y]}\t{t}\n" for y, t in rows))
+    assert load_corpus(data=str(path)).label_names == ["1", "2"]   # numbers, as before
