@@ -56,8 +56,8 @@ REGISTRY_CSV_SHA256 = "dfc447764f82be365fa9c2beef4e8df89d3919e3da95f5088004797d7
 # ---------------------------------------------------------------- a user's file
 
 def _read_text(path, encoding=None):
-    """The file's text, decoded as UTF-8 or `encoding` (a BOM is dropped); LF and CRLF both
-    work."""
+    """The file's text, decoded as UTF-8 or `encoding` (a BOM is dropped); LF, CRLF and CR
+    line endings all work."""
     path = Path(path)
     if path.is_dir():
         raise UserError(f"{path}: is a directory, expected a file")
@@ -70,6 +70,10 @@ def _read_text(path, encoding=None):
     text = decode_bytes(raw, path, encoding)
     if not text.strip():
         raise UserError(f"{path}: empty file")
+    if "\r" in text and "\n" not in text:
+        # lines ended by CR alone (classic Mac OS, some spreadsheet exports); a CR inside a
+        # line of a file with LF endings is left to the text
+        text = text.replace("\r", "\n")
     return text
 
 
@@ -105,6 +109,8 @@ def _read_post_format(path, text):
 def _read_table(path, text, delimiter, text_column, label_column):
     """A CSV / TSV with a header row, read with the csv module (quoted fields, commas and
     newlines inside quotes)."""
+    # the csv module refuses a field over 128 KiB by default; a long review is no error
+    csv.field_size_limit(2 ** 31 - 1)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(row for row in reader if any(cell.strip() for cell in row))
@@ -144,7 +150,10 @@ def read_labelled_file(path, text_column=None, label_column=None, encoding=None)
     text = _read_text(path, encoding)
     first = text.lstrip("\r\n").split("\n", 1)[0].rstrip("\r")
     delimiter = "\t" if "\t" in first else ","
-    header = next(csv.reader([first], delimiter=delimiter))
+    try:
+        header = next(csv.reader([first], delimiter=delimiter))
+    except csv.Error as err:
+        raise UserError(f"{path}:1: {err}") from None
     # One known column name is enough to call the first line a header: read as LABEL<TAB>TEXT,
     # a header `review<TAB>stars` would silently become an example labelled "review".
     known = set(TEXT_COLUMNS + LABEL_COLUMNS)

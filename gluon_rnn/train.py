@@ -291,7 +291,15 @@ def run(cfg, given=None):
             rundir.check_run_dir(out, cfg.resume, cfg.overwrite)
             if cfg.overwrite:
                 rundir.clear_run(out)
-        return _run(cfg, out, saved, ctx, kv, rank, num_workers)
+        try:
+            return _run(cfg, out, saved, ctx, kv, rank, num_workers)
+        except mx.base.MXNetError as err:
+            if "larger than 2^31" not in str(err):
+                raise
+            # MXNet's own report is a C++ stack trace of forty lines
+            raise UserError("the model is too large for MXNet: one of its tensors would hold "
+                            "more than 2^31 numbers; lower --hidden-size, --embed-size, "
+                            "--attention-hops or --vocab-size") from None
 
 
 def _run(cfg, out, saved, ctx, kv, rank, num_workers):

@@ -344,3 +344,44 @@ def test_labels_that_python_reads_as_one_number_stay_two_classes(tmp_path):
     assert load_corpus(data=str(path)).label_names == ["10", "1_0"]
     path.write_text("".join(f"{['01', '2'][y]}\t{t}\n" for y, t in rows))
     assert load_corpus(data=str(path)).label_names == ["1", "2"]   # numbers, as before
+
+
+# ------------------------------------------------------------------ the last tracebacks
+
+@pytest.mark.parametrize("flags", [["--hidden-size", "99999"],
+                                   ["--arch", "attention", "--attention-hops", "100000"]])
+def test_a_model_too_large_for_mxnet_is_one_line(small_tsv, tmp_path, flags):
+    proc = run_module("gluon_rnn.train", "--data", small_tsv, "--embed-size", "4",
+                      "--vocab-size", "60", "--batch-size", "2", "--max-len", "4", *flags,
+                      "--out", tmp_path / "big")
+    assert_one_line_error(proc, "too large", flags[-2])
+    assert not (tmp_path / "big").exists()
+
+
+@pytest.mark.parametrize("layout", ["post", "csv"])
+def test_a_file_with_cr_line_endings_reads_like_lf(tmp_path, layout):
+    rows = make_sentences(40)
+    if layout == "post":
+        lines = [f"{y}\t{t}" for y, t in rows]
+    else:
+        lines = ["label,text"] + [f'{y},"{t}"' for y, t in rows]
+    lf, cr = tmp_path / "lf.txt", tmp_path / "cr.txt"
+    lf.write_bytes("\n".join(lines).encode() + b"\n")
+    cr.write_bytes("\r".join(lines).encode() + b"\r")
+    reports = []
+    for path in (lf, cr):
+        proc = run_module("gluon_rnn.data", "info", "--data", path)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        reports.append({k: v for k, v in json.loads(proc.stdout).items() if k not in ("source", "dataset")})
+    assert reports[0] == reports[1] and reports[0]["num_examples"] == 40
+
+
+def test_a_csv_field_over_128_kib_is_read(tmp_path):
+    from gluon_rnn.data import load_corpus
+    rows = make_sentences(30)
+    long_text = " ".join(["wonderful"] * 40000)   # 400 KB
+    path = tmp_path / "long.csv"
+    path.write_text("label,text\n" + "".join(f'{y},"{t}"\n' for y, t in rows)
+                    + f'1,"{long_text}"\n')
+    corpus = load_corpus(data=str(path))
+    assert max(len(t) for t, _ in corpus.train + corpus.valid + corpus.test) == len(long_text)
