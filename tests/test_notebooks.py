@@ -30,7 +30,7 @@ NOTEBOOKS = {
     "02_architectures.ipynb": (4, len(ARCHITECTURES)),
     "03_inside_the_lstm.ipynb": (4, 1),
     "04_cells_vs_fused.ipynb": (2, 0),
-    "05_attention_read.ipynb": (2, 3),
+    "05_attention_read.ipynb": (2, 9),      # three penalty weights, three seeds each
     "06_gradients_through_time.ipynb": (5, 0),
     "07_seq2seq.ipynb": (2, 0),
 }
