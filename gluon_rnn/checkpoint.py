@@ -151,6 +151,20 @@ def _shown(value):
     return "(none)" if value is None else str(value)
 
 
+# Settings a run may leave unset (None) to take its architecture's default.
+_ARCH_DEFAULTS = ("num_layers", "attention_hops", "attention_penalty")
+
+
+def _arch_default(saved, name):
+    """The value the saved run's architecture takes for `name` when it is not set."""
+    from .blocks import build_model
+    try:
+        return build_model(saved.get("arch"), vocab_size=2, embed_size=1,
+                           hidden_size=1).config.get(name)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def resume_config(cfg, given, saved):
     """The config a resumed run goes on with: the saved run's value for every field, except
     fields in `RESUME_MAY_CHANGE` that were `given`. A given field outside of them whose value
@@ -166,10 +180,15 @@ def resume_config(cfg, given, saved):
             values[name] = value
             continue
         old = saved[name]
-        if name in given and name != "data" and not _same(value, old):
+        used, shown = old, _shown(old)
+        if old is None and name in _ARCH_DEFAULTS and name in given:
+            # unset, the run used its architecture's default: repeating that value is no change
+            used = _arch_default(saved, name)
+            shown = f"{_shown(used)}, the {saved.get('arch')} default"
+        if name in given and name != "data" and not _same(value, used):
             raise UserError(
                 f"--{name.replace('_', '-')} {_shown(value)} differs from the run being resumed "
-                f"({_shown(old)}): --resume continues that run with its own settings; leave "
+                f"({shown}): --resume continues that run with its own settings; leave "
                 f"the flag out, or start a new run in another --out")
         values[name] = value if name == "data" and name in given else old
     return dataclasses.replace(cfg, **values)

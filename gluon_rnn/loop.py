@@ -79,9 +79,11 @@ def train_epoch(net, loader, loss_fn, trainer, ctx, clip=5.0, num_batches=None, 
                 p.data(c)._fresh_grad = True
         batch_loss = sum(float(l.sum().asscalar()) for l in losses)
         if not math.isfinite(batch_loss):
+            remedy = (f"or clip harder (--clip, now {clip:g})" if clip else
+                      "or turn gradient clipping on (--clip 5)")
             raise TrainingDiverged(
                 f"the loss became {batch_loss} in epoch {epoch}, batch {i + 1}: lower --lr "
-                f"(now {trainer.learning_rate:g}) or turn gradient clipping on (--clip 5)")
+                f"(now {trainer.learning_rate:g}) {remedy}")
         n = tokens.shape[0]
         # The gradient is summed over every worker's batch, and batches differ in size (the
         # last of each bucket is short): every worker must divide by the same total.

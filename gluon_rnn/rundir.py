@@ -11,7 +11,8 @@ with `flock`: the kernel releases it when that process ends in any way, `kill -9
 so a lock file left behind by a dead run is simply taken over by the next one.
 
 `config.json` is written last, after every other file of the model: its presence marks a
-complete model, and a run clears it before it trains again (`--resume` of a finished run).
+complete model. A finished run resumed to train on keeps its model servable meanwhile; the
+new one replaces it, file by file, when the run finishes again.
 """
 import fcntl
 import hashlib

@@ -212,10 +212,16 @@ def fit(cfg, net, trainer, loaders, num_classes, ctx, out, state, kv=None, rank=
                 average.shadow = [p.data(average.ctx).copy() for p in average.params]
     # Ctrl-C anywhere in an epoch, its checkpoint write included, keeps the epochs already
     # committed (every checkpoint file is renamed into place whole) and says how to go on.
+    if state["epoch"] >= cfg.epochs:
+        _say(f"the run has trained {state['epoch']} epochs already, --epochs {cfg.epochs}: "
+             f"nothing to train (raise --epochs to train on)", rank)
     try:
         for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
             if state["stale"] >= cfg.patience:
                 state["stopped_early"] = True
+                _say(f"stopping early after epoch {state['epoch']}: no better valid accuracy "
+                     f"for {state['stale']} epochs (--patience {cfg.patience}; raise it to "
+                     f"train on); the best was epoch {state['best_epoch']}", rank)
                 break
             # Reseeding per epoch makes a resumed run shuffle and drop out exactly as an
             # unbroken one (MXNet's generator state cannot be saved).
@@ -251,8 +257,9 @@ def fit(cfg, net, trainer, loaders, num_classes, ctx, out, state, kv=None, rank=
                 state["epoch"] = epoch
     except KeyboardInterrupt:
         done = state["epoch"]
+        saved = "epoch 1 is saved" if done == 1 else f"epochs 1-{done} are saved"
         _say(f"interrupted in epoch {done + 1}; " + (
-            f"epochs 1-{done} are saved in {out}: continue with --resume --out {out}"
+            f"{saved} in {out}: continue with --resume --out {out}"
             if done else "no epoch was complete, nothing to resume"), rank)
         raise SystemExit(130)
     return state
@@ -328,10 +335,8 @@ def _run(cfg, out, saved, ctx, kv, rank, num_workers):
     resumed_from = state.get("epoch")
     # Every checkpoint records the settings and the data: what --resume continues with.
     state.update(config=dataclasses.asdict(cfg), data_fingerprint=fingerprint)
-    if rank == 0:
-        # No model until finish() writes config.json again (a finished run may be resumed
-        # to train on): predict and evaluate must not take a run in progress for one.
-        (out / rundir.MARKER).unlink(missing_ok=True)
+    # A finished run that is resumed to train on stays a servable model (its config.json is
+    # kept) until finish() replaces it, file by file, with the same settings and vocabulary.
     state = fit(cfg, net, trainer, loaders, corpus.num_classes, ctx, out, state, kv, rank,
                 num_workers, num_batches)
 

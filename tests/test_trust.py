@@ -385,3 +385,63 @@ def test_a_csv_field_over_128_kib_is_read(tmp_path):
                     + f'1,"{long_text}"\n')
     corpus = load_corpus(data=str(path))
     assert max(len(t) for t, _ in corpus.train + corpus.valid + corpus.test) == len(long_text)
+
+
+# ------------------------------------------------------------------ what a run says
+
+def test_resume_accepts_the_value_the_run_used_spelled_out(model, small_tsv, tmp_path):
+    import shutil
+    run_dir = tmp_path / "run"
+    shutil.copytree(model, run_dir)
+    proc = run_module("gluon_rnn.train", "--resume", "--out", run_dir, "--epochs", "1",
+                      "--num-layers", "1")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = run_module("gluon_rnn.train", "--resume", "--out", run_dir, "--num-layers", "2")
+    assert_one_line_error(proc, "--num-layers 2 differs", "(1, the mean default)")
+
+
+@pytest.mark.parametrize("clip, hint", [("5", "clip harder (--clip, now 5)"),
+                                        ("0", "turn gradient clipping on (--clip 5)")])
+def test_the_divergence_hint_fits_the_clipping_in_use(small_tsv, tmp_path, clip, hint):
+    proc = run_module("gluon_rnn.train", "--arch", "rnn", "--data", small_tsv, *SMALL,
+                      "--lr", "1e30", "--clip", clip, "--epochs", "3", "--out", tmp_path / "nan")
+    assert_one_line_error(proc, "--lr", hint)
+
+
+def test_early_stopping_is_announced_and_a_resume_says_why_it_does_nothing(small_tsv, tmp_path):
+    out = tmp_path / "flat"
+    # a rate too small to change any prediction: valid accuracy never improves after epoch 1
+    base = ["--data", small_tsv, *SMALL, "--lr", "1e-30", "--lr-decay", "1", "--out", out]
+    proc = run_module("gluon_rnn.train", *base, "--epochs", "5", "--patience", "1")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "stopping early after epoch 2: no better valid accuracy for 1 epochs" in proc.stdout
+    assert len(history(out)) == 2
+    proc = run_module("gluon_rnn.train", "--resume", "--out", out, "--epochs", "8")
+    assert "stopping early after epoch 2" in proc.stdout and "raise it" in proc.stdout
+    proc = run_module("gluon_rnn.train", "--resume", "--out", out, "--epochs", "2")
+    assert "nothing to train (raise --epochs" in proc.stdout
+    proc = run_module("gluon_rnn.train", "--resume", "--out", out, "--epochs", "3",
+                      "--patience", "9")
+    assert proc.returncode == 0 and len(history(out)) == 3
+
+
+def test_an_interrupted_extension_keeps_the_finished_model_servable(model, tmp_path,
+                                                                     monkeypatch, capsys):
+    import shutil
+    import gluon_rnn.train as train
+    run_dir = tmp_path / "run"
+    shutil.copytree(model, run_dir)
+    before = run_module("gluon_rnn.predict", "--model", run_dir, "lovely film", "dull plot")
+    assert before.returncode == 0, before.stderr[-2000:]
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(train, "train_epoch", interrupted)
+    with pytest.raises(SystemExit):
+        train.run(train.Config(resume=True, out=str(run_dir), epochs=3, progress=False),
+                  given={"resume", "out", "epochs"})
+    monkeypatch.undo()
+    assert "interrupted in epoch 2; epoch 1 is saved in" in capsys.readouterr().out
+    after = run_module("gluon_rnn.predict", "--model", run_dir, "lovely film", "dull plot")
+    assert after.returncode == 0, after.stderr[-2000:]
+    assert after.stdout == before.stdout
