@@ -34,6 +34,7 @@ mask with `SequenceMask` and `SequenceReverse` instead.
 This module imports only mxnet and numpy, so it can be copied into another project alone.
 """
 import operator
+import warnings
 
 import numpy as np
 from mxnet import nd
@@ -67,14 +68,26 @@ class LastStep(HybridBlock):
         return F.sum(upto_last - before_last, axis=1)                     # (N, H)
 
 
+def real_steps(F, outputs, valid_length):
+    """The 0/1 mask of each row's real steps: outputs (N, T, H), valid_length (N,) -> (N, 1, T),
+    shaped to weigh the steps in one `batch_dot` with the outputs."""
+    ones = F.ones_like(F.slice_axis(outputs, axis=2, begin=0, end=1))     # (N, T, 1)
+    mask = F.SequenceMask(ones, valid_length, use_sequence_length=True, axis=1)  # (N, T, 1)
+    return F.reshape(mask, shape=(0, 1, -1))                               # (N, 1, T)
+
+
 class MaskedMean(HybridBlock):
     """The mean of each row's outputs over its real steps: (N, T, H), (N,) -> (N, H).
 
     A row of length 0 gives zeros: the sum is divided by max(length, 1)."""
 
     def hybrid_forward(self, F, outputs, valid_length):
-        real = F.SequenceMask(outputs, valid_length, use_sequence_length=True, axis=1)  # (N, T, H)
-        total = F.sum(real, axis=1)                                        # (N, H)
+        # The masked sum over time as one batched product (N, 1, T) x (N, T, H): a matrix
+        # product masks and sums in one call, where mxnet's `sum(axis=1)`, a reduce over the
+        # middle axis, is several times slower forward and backward (the profile section of
+        # benchmarks/bench.py shows the pooling's share of a step).
+        weights = real_steps(F, outputs, valid_length)                     # (N, 1, T)
+        total = F.reshape(F.batch_dot(weights, outputs), shape=(0, -1))   # (N, H)
         count = F.reshape(F.maximum(valid_length, 1), shape=(-1, 1))       # (N, 1)
         return F.broadcast_div(total, count)
 
@@ -170,6 +183,11 @@ def attention_penalty(F, weights, hops):
 # outputs (N, T, D * H) where D * H is its `output_size`, and has `begin_state(batch_size,
 # ctx)`. A unidirectional encoder never looks at `valid_length`: its output at step t depends
 # only on steps <= t, so the padding after a row cannot reach the step the pooling reads.
+#
+# Each also has `time_major(F, x, valid_length, states=None)`: the same, time-major both ways,
+# x (T, N, E) -> (T, N, D * H). The recurrent ops run time-major, so the classifiers call it
+# on the embedding of the transposed (N, T) ids: a batch-major call copies the (N, T, E) word
+# vectors into (T, N, E) on the way in, and back in the backward pass.
 
 def layer_states(F, states, layer):
     """Layer `layer`'s slice (1, N, H) of each state (layers * directions, N, H)."""
@@ -179,7 +197,8 @@ def layer_states(F, states, layer):
 class Recurrent(HybridBlock):
     """`num_layers` fused Gluon layers (`rnn.RNN` with tanh, `rnn.GRU` or `rnn.LSTM`), with
     dropout between them: x (N, T, E) -> the top layer's outputs (N, T, H); time-major
-    (T, N, ...) both ways when layout='TNC'.
+    (T, N, ...) both ways when layout='TNC'. The layers themselves always run time-major:
+    a batch-major call swaps once in and once out, not once in and out of every layer.
 
     One fused op per layer, not one `num_layers` op: on CPU MXNet runs the fused op with
     oneDNN, which silently skips the op's own dropout between layers (oneDNN#807)."""
@@ -190,26 +209,33 @@ class Recurrent(HybridBlock):
                  **kwargs):
         super().__init__(**kwargs)
         self.mode, self.hidden_size, self.num_layers = mode, hidden_size, num_layers
-        self.output_size = hidden_size
+        self.output_size, self.layout = hidden_size, layout
         with self.name_scope():
             self.layers = nn.HybridSequential()    # a container indexed by layer
             for layer in range(num_layers):
                 size = input_size if layer == 0 else hidden_size
-                self.layers.add(self.LAYERS[mode](hidden_size, layout=layout, input_size=size))
+                self.layers.add(self.LAYERS[mode](hidden_size, layout="TNC", input_size=size))
             self.dropout = nn.Dropout(dropout)
 
     def begin_state(self, batch_size, ctx=None):
         return zero_states(self.mode, (self.num_layers, batch_size, self.hidden_size), ctx)
 
     def hybrid_forward(self, F, x, valid_length, states=None):
+        if self.layout == "NTC":
+            x = F.swapaxes(x, 0, 1)                                        # (T, N, E)
+        x = self.time_major(F, x, valid_length, states)                    # (T, N, H)
+        return F.swapaxes(x, 0, 1) if self.layout == "NTC" else x
+
+    def time_major(self, F, x, valid_length, states=None):
+        """x (T, N, E) -> the top layer's outputs (T, N, H), whatever `layout` says."""
         for i, layer in enumerate(self.layers):
             if i:
                 x = self.dropout(x)
             if states is None:
                 # the layer makes its own zeros: a hybridized block does not know N
-                x = layer(x)                                               # (N, T, H)
+                x = layer(x)                                               # (T, N, H)
             else:
-                x, _ = layer(x, layer_states(F, states, i))                # (N, T, H)
+                x, _ = layer(x, layer_states(F, states, i))                # (T, N, H)
         return x
 
 
@@ -235,6 +261,11 @@ class LSTMCellLoop(HybridBlock):
     def hybrid_forward(self, F, x, valid_length, states=None):
         if self.layout == "NTC":
             x = F.swapaxes(x, 0, 1)                # (T, N, E): `foreach` steps over axis 0
+        outputs = self.time_major(F, x, valid_length, states)              # (T, N, H)
+        return F.swapaxes(outputs, 0, 1) if self.layout == "NTC" else outputs  # (N, T, H)
+
+    def time_major(self, F, x, valid_length, states=None):
+        """x (T, N, E) -> (T, N, H), whatever `layout` says."""
         if states is None:
             h = self._zero_h(F, x)                 # (N, H)
             c = F.zeros_like(h)                    # its own node: foreach wants distinct inputs
@@ -248,7 +279,7 @@ class LSTMCellLoop(HybridBlock):
         # `foreach` is the loop `for x_t in x: h_t, [h, c] = cell(x_t, [h, c])`, written so
         # that it also runs hybridized (a Python loop needs T, which a symbol does not know)
         outputs, _ = F.contrib.foreach(step, x, [h, c])                    # (T, N, H)
-        return F.swapaxes(outputs, 0, 1) if self.layout == "NTC" else outputs  # (N, T, H)
+        return outputs
 
 
 class Bidirectional(HybridBlock):
@@ -283,12 +314,16 @@ class Bidirectional(HybridBlock):
         return [nd.concat(*kind, dim=0) for kind in zip(*per_direction)]
 
     def hybrid_forward(self, F, x, valid_length, states=None):
+        # `SequenceReverse` reverses axis 0 only: the layers run time-major inside, with one
+        # swap in and one out
+        x = self.time_major(F, F.swapaxes(x, 0, 1), valid_length, states)   # (T, N, 2H)
+        return F.swapaxes(x, 0, 1)                                             # (N, T, 2H)
+
+    def time_major(self, F, x, valid_length, states=None):
+        """x (T, N, E) -> (T, N, 2H), aligned in time as the block's outputs are."""
         def direction_states(i):   # the order of begin_state
             return None if states is None else layer_states(F, states, i)
 
-        # `SequenceReverse` reverses axis 0 only: the layers run time-major inside, with one
-        # swap in and one out
-        x = F.swapaxes(x, 0, 1)                                                # (T, N, E)
         for layer in range(self.num_layers):
             if layer:
                 x = self.dropout(x)
@@ -297,7 +332,7 @@ class Bidirectional(HybridBlock):
             bwd = self.bwd[layer](rev, valid_length, direction_states(2 * layer + 1))  # reversed
             bwd = F.SequenceReverse(bwd, valid_length, use_sequence_length=True)  # aligned with x
             x = F.concat(fwd, bwd, dim=2)                                      # (T, N, 2H)
-        return F.swapaxes(x, 0, 1)                                             # (N, T, 2H)
+        return x
 
 
 # --------------------------------------------------------------------------- classifiers
@@ -417,9 +452,20 @@ class SentimentNet(HybridBlock):
             return super().forward(tokens, valid_length, states)
         return super().forward(tokens, valid_length)
 
+    def encode(self, F, tokens, valid_length, states=None):
+        """tokens (N, T), valid_length (N,) -> the encoder's outputs (N, T, D * H).
+
+        Time-major from the ids on: transposing the (N, T) ids is cheap, the (N, T, E) word
+        vectors are not, and the recurrent ops read (T, N, E). The one swap left is the
+        outputs' to the poolings' (N, T, ...)."""
+        x = self.embedding(F.transpose(tokens))                      # (T, N, E)
+        # word dropout's mask is shared along axis 2 (E) in this layout too
+        x = self.embed_dropout(self.word_dropout(x))                 # (T, N, E)
+        outputs = self.encoder.time_major(F, x, valid_length, states)  # (T, N, D * H)
+        return F.swapaxes(outputs, 0, 1)                             # (N, T, D * H)
+
     def hybrid_forward(self, F, tokens, valid_length, states=None):
-        x = self.embed_dropout(self.word_dropout(self.embedding(tokens)))  # (N, T, E)
-        outputs = self.encoder(x, valid_length, states)              # (N, T, D * H)
+        outputs = self.encode(F, tokens, valid_length, states)       # (N, T, D * H)
         pooled = self.pooling(outputs, valid_length)                 # (N, D * H)
         return self.head(self.dropout(pooled))                       # (N, C)
 
@@ -561,22 +607,24 @@ class SelfAttentiveClassifier(SentimentNet):
         return (_bilstm(embed_size, hidden_size, num_layers, dropout),
                 SelfAttentivePooling(2 * hidden_size, size, hops))
 
-    def _logits_and_weights(self, tokens, valid_length, states=None):
-        x = self.embed_dropout(self.word_dropout(self.embedding(tokens)))  # (N, T, E)
-        if states is None:
-            outputs = self.encoder(x, valid_length)                  # (N, T, 2H)
-        else:
-            outputs = self.encoder(x, valid_length, states)
+    def _logits_and_weights(self, F, tokens, valid_length, states=None):
+        # Called outside the net's graph (`attention_weights`, the training loop's
+        # `forward_with_extra_loss`), the directions of a hybridized net run as graphs of
+        # their own, and each warns that it never reads `valid_length` (it need not: see
+        # the note above the encoders).
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "The 1-th input to HybridBlock is not used")
+            outputs = self.encode(F, tokens, valid_length, states)   # (N, T, 2H)
         pooled, weights = self.pooling(outputs, valid_length)        # (N, r * 2H), (N, r, T)
         return self.head(self.dropout(pooled)), weights              # (N, C), (N, r, T)
 
     def hybrid_forward(self, F, tokens, valid_length, states=None):
-        return self._logits_and_weights(tokens, valid_length, states)[0]   # (N, C)
+        return self._logits_and_weights(F, tokens, valid_length, states)[0]   # (N, C)
 
     def attention_weights(self, tokens, valid_length, states=None):
         """A (N, r, T): how much each hop weighs each token; exactly 0 on padding, each
         hop's row sums to 1 over a row's real tokens."""
-        return self._logits_and_weights(tokens, valid_length, states)[1]
+        return self._logits_and_weights(nd, tokens, valid_length, states)[1]
 
     @property
     def has_extra_loss(self):
@@ -587,7 +635,7 @@ class SelfAttentiveClassifier(SentimentNet):
         """(logits (N, C), penalty ||A Aᵀ - I||²_F * attention_penalty (N,)), one pass.
 
         The children run hybridized when the net is; the net's own graph keeps one output."""
-        logits, weights = self._logits_and_weights(tokens, valid_length)
+        logits, weights = self._logits_and_weights(nd, tokens, valid_length)
         if not self.has_extra_loss:
             return logits, None
         penalty = attention_penalty(nd, weights, self.config["attention_hops"])

@@ -520,3 +520,37 @@ def test_the_penalty_gradient_reaches_the_attention_and_spreads_the_hops(hybridi
         penalties.append(float(extra.mean().asscalar()))
     assert before > 0.9 and overlap() < 0.01, (before, overlap())
     assert penalties[0] > 0.5 and penalties[-1] < 0.01, penalties
+
+
+@hybrid
+def test_masked_mean_is_the_mean_over_real_steps_whatever_the_padding_holds(hybridize):
+    from gluon_rnn.blocks import MaskedMean
+    rng = np.random.RandomState(SEED)
+    outputs = rng.normal(size=(3, 5, 4)).astype(np.float32)
+    lengths = [5, 2, 0]
+    pool = MaskedMean()
+    if hybridize:
+        pool.hybridize()
+    got = pool(nd.array(outputs), nd.array(lengths)).asnumpy()
+    expected = np.stack([outputs[i, :n].sum(axis=0) / max(n, 1) for i, n in enumerate(lengths)])
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+    outputs[1, 2:] = 1e6                         # padding: large values change nothing
+    again = pool(nd.array(outputs), nd.array(lengths)).asnumpy()
+    np.testing.assert_allclose(again, got, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("arch", sorted(set(ARCHS) - {"lstm-cells"}))
+def test_fused_architectures_transpose_the_ids_not_the_word_vectors(arch, tmp_path):
+    """The embedding reads the transposed (N, T) ids, so the graph swaps no (N, T, E)
+    activations into time-major order: one swap is left, the encoder's outputs' to the
+    poolings' (N, T, ...), where a batch-major fused layer swaps in and out of each layer."""
+    net = make_net(arch, hybridize=True)
+    tokens, valid_length = make_batch([5, 3], T=5)
+    net(tokens, valid_length)
+    net.export(str(tmp_path / "net"))
+    nodes = json.loads((tmp_path / "net-symbol.json").read_text())["nodes"]
+    ops = [n["op"] for n in nodes]
+    embedding = next(n for n in nodes if n["op"] == "Embedding")
+    assert nodes[embedding["inputs"][0][0]]["op"] == "transpose"     # the ids, transposed
+    # attention's pooling swaps its (N, T, r) scores too, r = 4 numbers a step
+    assert ops.count("SwapAxis") == (2 if arch == "attention" else 1), ops
