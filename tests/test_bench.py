@@ -64,3 +64,47 @@ def test_imdb_batches_bad_argument_is_one_line():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "--batches" in proc.stderr
+
+
+def test_quick_benchmark_reports_the_peer_ratio_the_peak_shares_and_the_profile(tmp_path):
+    """The three figures a speed claim rests on, from one run: `mean` against PyTorch per
+    pair and their median, the `mean` step's and the bare layer's shares of FP32 peak, and
+    the profile grouped by what each operator is for."""
+    proc = subprocess.run([sys.executable, str(BENCH), "--quick", "--out", str(tmp_path),
+                           "--only", "torch", "peak", "profile"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    report = (tmp_path / "RESULTS.md").read_text()
+    torch_rows = results["torch"].get("rows")
+    if torch_rows is None:                      # torch is optional: the report says so
+        assert "skipped" in results["torch"] and "Not measured" in report
+    else:
+        row = torch_rows[0]
+        gluon, peer = row["samples"]["mean"], row["samples"]["torch"]
+        assert row["pair_ratios"] == pytest.approx([g / p for g, p in zip(gluon, peer)])
+        assert row["ratio"] == pytest.approx(sorted(row["pair_ratios"])[len(gluon) // 2])
+        assert f"median of the pairs' ratios) | {row['ratio']:.2f}x" in report
+    peak = results["peak"]
+    assert peak["mean_step_tokens_per_second"] > 0 and peak["layer_train_tokens_per_second"] > 0
+    share = (peak["mean_step_tokens_per_second"] * peak["train_flops_per_token"]
+             / peak["peak_flops_per_second"])
+    assert f"`mean` training step (whole step) >= 55% of FP32 peak | {share:.1%}" in report
+    profile = report.split("## Profile: where a training step goes")[1]
+    assert "| what | ms / step | share of operator time |" in profile
+    assert "| operator | calls / step | ms / step |" in profile
+
+
+def test_profile_groups_split_operator_time_by_purpose():
+    sys.path.insert(0, str(BENCH.parent))
+    from speed.report import op_groups
+    ops = [{"name": "RNN", "ms": 5.0}, {"name": "_backward_RNN", "ms": 7.0},
+           {"name": "SwapAxis", "ms": 1.0}, {"name": "batch_dot", "ms": 0.5},
+           {"name": "softmax_cross_entropy", "ms": 0.25}, {"name": "multi_sum_sq", "ms": 0.125},
+           {"name": "adam_update", "ms": 2.0}, {"name": "Dropout", "ms": 0.0625}]
+    groups = dict(op_groups(ops))
+    assert groups == {"fused RNN (forward, backward)": 12.0, "Adam updates": 2.0,
+                      "layout copies": 1.0, "pooling (mask, weighted sum, reduce)": 0.5,
+                      "head (dense layers, loss)": 0.25,
+                      "gradient clipping (norms, scale)": 0.125, "other": 0.0625}
+    assert list(groups)[0] == "fused RNN (forward, backward)"   # largest first

@@ -40,7 +40,9 @@ def section_cells(runner, results):
 
 def section_torch(runner, results):
     """Gluon (`mean`, and the unmasked probe) and PyTorch alternate in fresh processes,
-    `peer_repeats` times per thread count, so a load change hits both alike."""
+    `peer_repeats` times per thread count, so a load change hits both alike. Each Gluon
+    process and the PyTorch one after it are a pair; the ratio reported is the median of
+    the pairs' ratios."""
     thread_counts = sorted({1, runner.args.threads}) if not runner.args.quick else [runner.args.threads]
     rows = []
     for threads in thread_counts:
@@ -59,8 +61,10 @@ def section_torch(runner, results):
         if not gluon_runs or not peer_runs:
             continue
         med = statistics.median
+        ratios = [g[0]["tokens_per_second"] / p["train"]["tokens_per_second"]
+                  for g, p in zip(gluon_runs, peer_runs)]
         rows.append({
-            "threads": threads,
+            "threads": threads, "pair_ratios": ratios, "ratio": med(ratios),
             "mean": med(r[0]["tokens_per_second"] for r in gluon_runs),
             "plain_probe": med(r[1]["tokens_per_second"] for r in gluon_runs),
             "torch": med(p["train"]["tokens_per_second"] for p in peer_runs),
@@ -92,7 +96,7 @@ def section_infer(runner, results):
 
 
 def _imdb_cached():
-    from gluon_rnn.data import IMDB_CACHE, default_data_dir
+    from gluon_rnn.sources import IMDB_CACHE, default_data_dir
     return (default_data_dir() / IMDB_CACHE).is_file()
 
 
@@ -168,6 +172,14 @@ def section_side(runner, results):
             "hidden_size": spec.get("hidden_size", runner.spec["hidden_size"])}
 
 
+def section_frontier(runner, results):
+    """The frontier row's model on real IMDB batches (speed/tasks.py: task_frontier)."""
+    if runner.args.quick and not _imdb_cached() and "frontier" not in (runner.args.only or []):
+        return {"skipped": "no IMDB cache yet; a run without --quick (or --only frontier) "
+                           "fetches it"}
+    return runner.child("frontier", label="bilstm-meanmax 256 x 256 on IMDB batches")
+
+
 def section_profile(runner, results):
     env = runner.env(MXNET_EXEC_BULK_EXEC_TRAIN=0, MXNET_EXEC_BULK_EXEC_INFERENCE=0)
     runs = [{"arch": "mean", "mode": "static", "steps": 3},
@@ -182,4 +194,5 @@ def section_profile(runner, results):
 
 SECTION_FUNCS = {"train": section_train, "cells": section_cells, "torch": section_torch,
                  "peak": section_peak, "infer": section_infer, "imdb": section_imdb,
-                 "knobs": section_knobs, "side": section_side, "profile": section_profile}
+                 "knobs": section_knobs, "side": section_side, "frontier": section_frontier,
+                 "profile": section_profile}
