@@ -8,6 +8,7 @@ Modules: `blocks` (the architectures), `scratch` (one step of each cell in plain
 ops), `data` (datasets, vocabulary, bucketed batches), `train` (the shared loop and its
 CLI), `predict`, `evaluate`, `launch` (MXNet's parameter server on several processes),
 `explain` (occlusion, the running prediction), `generated` (a toy corpus with a known rule),
+`seq2seq` (an encoder-decoder on generated digit strings, not a classifier),
 `text` (tokenizer, vocabulary, decoding: no mxnet), `export` (ONNX, served by onnxruntime).
 
 mxnet is imported only by the modules that use it, not by the package itself: `gluon_rnn.text`
