@@ -8,15 +8,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from conftest import UMICH, assert_one_line_error, make_sentences, run_module
+from conftest import UMICH, assert_one_line_error, make_sentences, run_module, write_labelled
 from gluon_rnn import data as gdata
 from gluon_rnn import sources
 from gluon_rnn.errors import UserError
-
-
-def write_tsv(path, rows):
-    path.write_text("".join(f"{y}\t{t}\n" for y, t in rows), encoding="utf-8")
-    return path
 
 
 def all_texts(corpus):
@@ -42,7 +37,7 @@ def test_tokenize_words_numbers_punctuation_and_markup():
 
 def test_post_format_file(tmp_path):
     rows = make_sentences(50, seed=1)
-    path = write_tsv(tmp_path / "reviews.tsv", rows)
+    path = write_labelled(tmp_path / "reviews.tsv", rows)
     corpus = gdata.load_corpus(data=str(path))
     assert corpus.label_names == ["0", "1"] and corpus.num_classes == 2
     assert corpus.source == f"file:{path}" and corpus.dataset == "reviews.tsv"
@@ -85,8 +80,8 @@ def test_three_string_classes_sorted_and_explicit_columns(tmp_path):
 
 
 def test_integer_labels_sort_as_numbers(tmp_path):
-    path = write_tsv(tmp_path / "stars.tsv", [(y, f"review {i}")
-                                               for i, y in enumerate(["1", "2", "10", "02", "1"] * 4)])
+    labels = ["1", "2", "10", "02", "1"] * 4
+    path = write_labelled(tmp_path / "stars.tsv", [(y, f"review {i}") for i, y in enumerate(labels)])
     corpus = gdata.load_corpus(data=str(path))
     assert corpus.label_names == ["1", "2", "10"]
     assert corpus.label_counts == {"1": 8, "2": 8, "10": 4}
@@ -117,7 +112,7 @@ def test_bad_file_is_one_error_line(tmp_path, name, content, fragment):
 
 @pytest.mark.parametrize("case", ["missing", "directory", "unknown column"])
 def test_bad_path_or_column_is_one_error_line(tmp_path, case):
-    good = write_tsv(tmp_path / "ok.tsv", [(1, "fine")])
+    good = write_labelled(tmp_path / "ok.tsv", [(1, "fine")])
     args, fragment = {
         "missing": (["--data", tmp_path / "nope.tsv"], "nope.tsv: no such file"),
         "directory": (["--data", tmp_path], "is a directory"),
@@ -143,7 +138,7 @@ def repeated(tmp_path):
     rows = [r for r in make_sentences(60, seed=2) for _ in range(3)]
     rows += [(0, "torn between two labels"), (1, "torn between two labels")] * 2
     order = np.random.RandomState(0).permutation(len(rows))
-    return write_tsv(tmp_path / "repeated.tsv", [rows[i] for i in order])
+    return write_labelled(tmp_path / "repeated.tsv", [rows[i] for i in order])
 
 
 def test_dedup_keeps_test_texts_out_of_training(repeated):

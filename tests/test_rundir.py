@@ -10,17 +10,9 @@ import sys
 
 import pytest
 
-from conftest import assert_one_line_error, make_sentences, run_module
+from conftest import SMALL, assert_exit_2, make_sentences, run_module, write_labelled
 
 from gluon_rnn.train import Config
-
-SMALL = ["--embed-size", "8", "--hidden-size", "8", "--batch-size", "32", "--vocab-size", "200",
-         "--num-buckets", "4"]
-
-
-def assert_exit_2(proc, *fragments):
-    assert_one_line_error(proc, *fragments)
-    assert proc.returncode == 2, (proc.returncode, proc.stderr)
 
 
 def history_rows(out):
@@ -77,8 +69,7 @@ def test_resume_refuses_a_flag_that_changes_the_run(lstm_run, flag, value, shown
 
 
 def test_resume_refuses_other_data(lstm_run, tiny_tsv, tmp_path):
-    other = tmp_path / "other.tsv"
-    other.write_text("".join(f"{y}\t{t}\n" for y, t in make_sentences(400, seed=9)))
+    other = write_labelled(tmp_path / "other.tsv", make_sentences(400, seed=9))
     proc = run_module("gluon_rnn.train", "--resume", "--epochs", "3", "--data", other,
                       "--out", lstm_run)
     assert_exit_2(proc, f"--data {other} is not the data the run in {lstm_run} was trained on",
@@ -154,8 +145,7 @@ def test_evaluate_scores_the_runs_own_test_split(lstm_run, tiny_tsv):
 
 
 def test_evaluate_on_other_data_scores_all_of_it(lstm_run, tmp_path):
-    other = tmp_path / "other.tsv"
-    other.write_text("".join(f"{y}\t{t}\n" for y, t in make_sentences(50, seed=9)))
+    other = write_labelled(tmp_path / "other.tsv", make_sentences(50, seed=9))
     proc = run_module("gluon_rnn.evaluate", "--model", lstm_run, "--data", other, "--json")
     assert proc.returncode == 0, proc.stderr
     rep = json.loads(proc.stdout)
