@@ -3,7 +3,6 @@
     ctx = parse_ctx("gpu:0,1")                        # [gpu(0), gpu(1)]
     kv, rank, num_workers = create_kvstore("dist_sync")
     trainer = gluon.Trainer(params, "adam", kvstore=kv, update_on_kvstore=False)
-    my_examples = shard(examples, rank, num_workers)
     allreduce_grads(trainer); trainer.update(batch_size * num_workers)   # each step
     totals = allreduce_sum(kv, {"loss_sum": 12.5, "correct": 40, "count": 64})
     allgather(kv, [seconds])                          # (num_workers, 1): every worker's
@@ -119,15 +118,6 @@ def allreduce_grads(trainer):
         trainer._init_params()
         mx.nd.waitall()   # the broadcast pulls have landed
     trainer.allreduce_grads()
-
-
-def shard(items, rank, num_workers):
-    """Worker `rank`'s share of `items`: every `num_workers`-th item from `rank` on. The
-    shards are disjoint, cover `items`, and differ in length by at most one."""
-    if not (isinstance(num_workers, int) and num_workers >= 1 and 0 <= rank < num_workers):
-        raise ValueError(f"need 0 <= rank < num_workers, got rank={rank}, "
-                         f"num_workers={num_workers}")
-    return items[rank::num_workers]
 
 
 def _named_arrays(net_or_params):

@@ -15,7 +15,7 @@ import dist_tiny_worker
 from conftest import REPO
 from gluon_rnn import distributed
 from gluon_rnn.distributed import (allgather, allreduce_sum, create_kvstore, param_checksum,
-                                   parse_ctx, shard)
+                                   parse_ctx)
 from gluon_rnn.errors import UserError
 
 
@@ -56,29 +56,6 @@ def test_parse_ctx_gpu_on_this_machine():
             parse_ctx("gpu:0")
     else:
         assert parse_ctx("gpu:0") == [mx.gpu(0)]
-
-
-# --------------------------------------------------------------------------- shard
-
-@pytest.mark.parametrize("n, num_workers", [(10, 3), (3, 4), (0, 2), (8, 1)])
-def test_shard_partitions(n, num_workers):
-    items = list(range(n))
-    shards = [shard(items, r, num_workers) for r in range(num_workers)]
-    assert sorted(sum(shards, [])) == items
-    sizes = [len(s) for s in shards]
-    assert max(sizes) - min(sizes) <= 1, sizes
-
-
-def test_shard_is_interleaved_and_keeps_type():
-    assert shard(list("abcdefg"), 1, 3) == ["b", "e"]
-    part = shard(np.arange(7), 0, 2)
-    assert isinstance(part, np.ndarray) and part.tolist() == [0, 2, 4, 6]
-
-
-@pytest.mark.parametrize("rank, num_workers", [(2, 2), (-1, 2), (0, 0)])
-def test_shard_rejects_bad_rank(rank, num_workers):
-    with pytest.raises(ValueError, match="rank"):
-        shard([1, 2, 3], rank, num_workers)
 
 
 # --------------------------------------------------------------------------- param_checksum
