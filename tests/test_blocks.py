@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from mxnet import autograd, gluon, nd
 
+from conftest import REPO
 from gluon_rnn.blocks import (ARCHITECTURES, Bidirectional, Recurrent, attention_penalty,
                               build_model)
 
@@ -424,17 +425,45 @@ def test_config_round_trips_through_json(arch, extra, tmp_path):
 
 # --------------------------------------------------------------------------- attention
 
-def test_attention_parameter_count_with_the_defaults():
-    """The README's row: vocabulary 20,000 + 2, embedding and hidden 128, 4 hops of a
-    64-unit attention layer, the post's head on the 4 x 256 pooled vector."""
-    net = build_model("attention", 20002)
+def parameter_count(net):
     net.initialize()
     net(nd.array([[2, 3]]), nd.array([2]))        # finish deferred shapes
-    count = sum(int(np.prod(p.shape)) for p in net.collect_params().values())
+    return sum(int(np.prod(p.shape)) for p in net.collect_params().values())
+
+
+def test_attention_parameter_count_is_its_parts():
+    """Vocabulary 20,000 + 2, embedding and hidden 128: a bidirectional LSTM, 4 hops of a
+    64-unit attention layer, the post's head on the 4 x 256 pooled vector."""
+    count = parameter_count(build_model("attention", 20002))
     bilstm = 20002 * 128 + 2 * 4 * (128 * 128 + 128 * 128 + 2 * 128)
     attention = 64 * 256 + 4 * 64
     head = (4 * 256 * 16 + 16) + (16 * 8 + 8) + (8 * 2 + 2)
-    assert count == bilstm + attention + head == 2_857_642
+    assert count == bilstm + attention + head
+
+
+def readme_parameter_counts():
+    """{arch: count} from the README's table of architectures (its "parameters" column)."""
+    lines = (REPO / "README.md").read_text(encoding="utf-8").splitlines()
+    start = next(i for i, l in enumerate(lines) if l.startswith("| `--arch` |"))
+    column = [c.strip() for c in lines[start].split("|")].index("parameters*")
+    counts = {}
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.split("|")]
+        counts[cells[1].split("`")[1]] = int(cells[column].replace(",", ""))
+    return counts
+
+
+def test_the_readme_prints_each_architectures_parameter_count():
+    """The README's counts are those of the models `train` builds with its defaults: the
+    vocabulary plus <pad> and <unk>, the default embedding and hidden sizes."""
+    from gluon_rnn.train import Config
+    expected = {arch: parameter_count(build_model(arch, Config.vocab_size + 2,
+                                                  embed_size=Config.embed_size,
+                                                  hidden_size=Config.hidden_size))
+                for arch in ARCHS}
+    assert readme_parameter_counts() == expected
 
 
 @hybrid
