@@ -11,14 +11,19 @@ Writes `RESULTS.md` (tables, machine, the command), `results.json` (every raw nu
 
     train    training tokens/s of every architecture, imperative and hybridized
     cells    the fused `lstm` against the post's per-step `lstm-cells` loop
-    torch    the Gluon `mean` model against its PyTorch peer (torch_peer.py), same threads
-    peak     the LSTM training step as a share of the CPU's FP32 peak, with the arithmetic
+    torch    the Gluon `mean` model against its PyTorch peer (torch_peer.py), same threads,
+             three pairs of processes: each pair's ratio and their median
+    peak     the `mean` and `lstm` steps and the bare fused layer as shares of the CPU's
+             FP32 peak, with the arithmetic
     infer    latency of one review (batch 1) and throughput of batches of 256
     imdb     one IMDB epoch of `mean`, with and without length bucketing: time, padding, RSS
     knobs    hybridize flags, OpenMP threads, MXNET_USE_MKLDNN_RNN, batch size
     side     the frontier's bilstm-meanmax 256 x 256: all threads in one process, or one
              single-thread process per core at once (results.py --jobs)
+    frontier the same model with the frontier row's settings on real IMDB batches
     profile  mx.profiler's per-operator times: where a training step goes
+    serve    a trained run's predictions/s in MXNet and onnxruntime, float32 and int8
+             (--serve-model RUN_DIR; speed/serving.py)
 
 Every measurement runs in a fresh child process (`bench.py --child TASK --spec JSON`, one
 JSON line back) with its environment set explicitly: mxnet reads OMP_NUM_THREADS and
@@ -77,6 +82,8 @@ def parse_args(argv):
                         "Intel server cores since Haswell)")
     p.add_argument("--out", type=Path, default=HERE,
                    help="where RESULTS.md, results.json and throughput.png go (default: benchmarks/)")
+    p.add_argument("--serve-model", type=Path, metavar="RUN_DIR",
+                   help="section serve: the trained run to export and time (a `make run` directory)")
     p.add_argument("--child-timeout", type=int, default=900, help=argparse.SUPPRESS)
     p.add_argument("--verbose", action="store_true", help="show the children's stderr")
     p.add_argument("--child", help=argparse.SUPPRESS)

@@ -2,7 +2,7 @@
 a `--quick` one, the targets RESULTS.md checks, and the marker of a child's result line."""
 
 SECTIONS = ("train", "cells", "torch", "peak", "infer", "imdb", "knobs", "side", "frontier",
-            "profile")
+            "profile", "serve")
 RESULT_MARK = "BENCH-RESULT "
 
 # The shapes every training row shares (the issue's "64 x 256 tokens, embed = hidden = 128").

@@ -5,6 +5,7 @@ import json
 
 from .config import SECTIONS, TARGETS
 from .sections import find_row
+from .serving import report_serve
 
 
 def _k(x):
@@ -411,13 +412,14 @@ def write_report(results, args, out):
               "infer": "5. Inference", "imdb": "6. One IMDB epoch end to end",
               "knobs": "Knobs", "side": "Runs side by side: the frontier's model",
               "frontier": "The frontier's model on IMDB batches",
-              "profile": "Profile: where a training step goes"}
+              "profile": "Profile: where a training step goes",
+              "serve": "Serving a trained run: MXNet against onnxruntime, float32 and int8"}
     writers = {"train": lambda r: report_train(r, s), "cells": report_cells,
                "torch": report_torch, "peak": lambda r: report_peak(r, s),
                "infer": lambda r: report_infer(r, s), "imdb": report_imdb,
                "knobs": lambda r: report_knobs(r, s["threads"]),
                "side": lambda r: report_side(r, args.quick), "frontier": report_frontier,
-               "profile": report_profile}
+               "profile": report_profile, "serve": report_serve}
     for name in SECTIONS:
         if name in results and results[name]:
             lines += [f"## {titles[name]}", ""] + writers[name](results[name]) + [""]

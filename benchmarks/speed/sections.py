@@ -7,6 +7,7 @@ import statistics
 from pathlib import Path
 
 from .machine import fp32_peak, lstm_flops_per_token
+from .serving import section_serve
 
 
 def _archs():
@@ -195,4 +196,4 @@ def section_profile(runner, results):
 SECTION_FUNCS = {"train": section_train, "cells": section_cells, "torch": section_torch,
                  "peak": section_peak, "infer": section_infer, "imdb": section_imdb,
                  "knobs": section_knobs, "side": section_side, "frontier": section_frontier,
-                 "profile": section_profile}
+                 "profile": section_profile, "serve": section_serve}
