@@ -75,7 +75,15 @@ def _which_data(args, run):
     if not run:
         raise UserError(f"{args.model}: this model directory does not record its data (an "
                         f"older version wrote it): give --dataset or --data")
-    return (None, run["data"]) if run.get("data") else (run["dataset"], None)
+    if not run.get("data"):
+        return run["dataset"], None
+    data, where = run["data"], run.get("data_path")
+    if Path(data).exists() or not where:
+        return None, data
+    if Path(where).exists():   # a path relative to where the run started, elsewhere
+        return None, where
+    raise UserError(f"{data}: no such file (the run read {where}); give --data PATH where it "
+                    f"lies now")
 
 
 def load_examples(args, run):
@@ -94,20 +102,21 @@ def load_examples(args, run):
                 "label_column": args.label_column or own.get("label_column"),
                 "encoding": args.encoding or own.get("encoding"),
                 "seed": 0, "limit": None, "dedup": True}
-    if split == "test":
-        for key, flag, value in (("seed", "--seed", args.seed), ("limit", "--limit", args.limit),
-                                 ("dedup", "--no-dedup",
-                                  None if args.no_dedup is None else not args.no_dedup)):
-            if key in own:
-                settings[key] = own[key]
-            if value is not None:
-                if key in own and value != own[key]:
-                    _note(f"{flag} overrides the run's {key} {own[key]}: this test split is "
-                          f"not the one the run was scored on")
-                settings[key] = value
-    else:
-        settings.update(limit=args.limit, dedup=not args.no_dedup, seed=args.seed or 0)
-    corpus = gdata.load_corpus(dataset=dataset, data=data, data_dir=args.data_dir, **settings)
+    # the run's data is split, or taken whole, as the run did unless a flag says otherwise
+    for key, flag, value in (("seed", "--seed", args.seed), ("limit", "--limit", args.limit),
+                             ("dedup", "--no-dedup",
+                              None if args.no_dedup is None else not args.no_dedup)):
+        if key in own:
+            settings[key] = own[key]
+        if value is not None:
+            if split == "test" and key in own and value != own[key]:
+                _note(f"{flag} overrides the run's {key} {own[key]}: this test split is "
+                      f"not the one the run was scored on")
+            settings[key] = value
+    # a named dataset's cache: where the run found it, unless --data-dir says
+    data_dir = args.data_dir or ((run or {}).get("data_dir")
+                                 if dataset and dataset == (run or {}).get("dataset") else None)
+    corpus = gdata.load_corpus(dataset=dataset, data=data, data_dir=data_dir, **settings)
     if recorded and data is None and same:
         # a dataset is known by where its cache came from, which only loading tells
         same = rundir.same_data(rundir.data_fingerprint(corpus=corpus), recorded)

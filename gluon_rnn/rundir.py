@@ -53,7 +53,25 @@ def _live_holder(path):
         return None
     except PermissionError:
         pass   # it runs, as another user
+    if _flock_held(path) is False:
+        return None   # the PID lives on in another process; no run holds the lock
     return f"pid {holder[0]} on {holder[1]}"
+
+
+def _flock_held(path):
+    """Whether some process holds a flock on `path`, from the kernel's list of locks
+    (/proc/locks, Linux); None where that list cannot be read."""
+    try:
+        st = os.stat(path)
+        locks = Path("/proc/locks").read_text()
+    except OSError:
+        return None
+    inode = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    for line in locks.splitlines():
+        fields = line.split()
+        if "FLOCK" in fields and any(f.lower() == inode for f in fields):
+            return True
+    return False
 
 
 class RunLock:
@@ -264,6 +282,8 @@ def data_record(cfg, corpus, fingerprint):
     """What config.json keeps of a run's training data (`cfg` a `gluon_rnn.train.Config`):
     enough for `evaluate` to recognise the data and rebuild exactly the run's test split."""
     return {"dataset": corpus.dataset, "data": cfg.data, "fingerprint": fingerprint,
+            "data_path": str(Path(cfg.data).resolve()) if cfg.data else None,
+            "data_dir": cfg.data_dir,
             "text_column": cfg.text_column, "label_column": cfg.label_column,
             "encoding": cfg.encoding, "limit": cfg.limit, "dedup": not cfg.no_dedup,
             "seed": cfg.seed, "num_train": len(corpus.train), "num_valid": len(corpus.valid),

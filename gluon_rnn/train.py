@@ -270,6 +270,18 @@ def _chosen_fields(cfg):
     return {f.name for f in dataclasses.fields(cfg) if getattr(cfg, f.name) != f.default}
 
 
+def _saved_data_path(data, saved):
+    """The run's --data file: as it was given, which is relative to where the run started,
+    else where that was on this machine (a resume from another directory)."""
+    where = saved.get("data_path")
+    if Path(data).exists() or not where:
+        return data
+    if Path(where).exists():
+        return where
+    raise UserError(f"{data}: no such file (the run read {where}); if it moved, give "
+                    f"--data PATH")
+
+
 def run(cfg, given=None):
     """Train `cfg.arch` as configured, write the run directory, return the metrics dict
     (None on the workers of a distributed run other than rank 0).
@@ -287,8 +299,10 @@ def run(cfg, given=None):
     if cfg.resume:
         # checked once merged: a flag left out (--data) is the saved run's, not its default
         saved = read_state(out)
-        cfg = resume_config(cfg, _chosen_fields(cfg) if given is None else set(given),
-                            saved.get("config"))
+        chosen = _chosen_fields(cfg) if given is None else set(given)
+        cfg = resume_config(cfg, chosen, saved.get("config"))
+        if cfg.data and "data" not in chosen:
+            cfg = dataclasses.replace(cfg, data=_saved_data_path(cfg.data, saved))
     options.check_config(cfg)
     ctx = distributed.parse_ctx(cfg.ctx)
     kv, rank, num_workers = distributed.create_kvstore(cfg.kvstore)
@@ -335,6 +349,8 @@ def _run(cfg, out, saved, ctx, kv, rank, num_workers):
     resumed_from = state.get("epoch")
     # Every checkpoint records the settings and the data: what --resume continues with.
     state.update(config=dataclasses.asdict(cfg), data_fingerprint=fingerprint)
+    if cfg.data:
+        state["data_path"] = str(Path(cfg.data).resolve())
     # A finished run that is resumed to train on stays a servable model (its config.json is
     # kept) until finish() replaces it, file by file, with the same settings and vocabulary.
     state = fit(cfg, net, trainer, loaders, corpus.num_classes, ctx, out, state, kv, rank,

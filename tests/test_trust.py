@@ -445,3 +445,82 @@ def test_an_interrupted_extension_keeps_the_finished_model_servable(model, tmp_p
     after = run_module("gluon_rnn.predict", "--model", run_dir, "lovely film", "dull plot")
     assert after.returncode == 0, after.stderr[-2000:]
     assert after.stdout == before.stdout
+
+
+# ------------------------------------------------------------------ evaluate, as the run did
+
+def fake_imdb(directory, n, seed):
+    """A tiny IMDB cache: what `--data-dir` finds instead of the real reviews."""
+    directory.mkdir()
+    rows = make_sentences(n, seed=seed)
+    lines = [json.dumps({"format": "gluon_rnn.imdb/1", "origin": f"made by a test, {n}"})]
+    lines += [json.dumps({"split": "train" if i % 2 else "test",
+                          "label": ["negative", "positive"][y], "text": t})
+              for i, (y, t) in enumerate(rows)]
+    (directory / "imdb.jsonl").write_text("\n".join(lines) + "\n")
+    return directory
+
+
+def run_in(cwd, module, *args, env=None):
+    import os
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, PYTHONPATH=str(REPO), **(env or {})))
+
+
+def test_evaluate_reads_the_runs_dataset_cache(tmp_path):
+    mine = fake_imdb(tmp_path / "mine", 200, seed=1)
+    other = fake_imdb(tmp_path / "other", 120, seed=2)
+    out = tmp_path / "run"
+    proc = run_in(REPO, "gluon_rnn.train", "--dataset", "imdb", "--data-dir", mine, *SMALL,
+                  "--epochs", "1", "--out", out, env={"GLUON_RNN_DATA": str(other)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = run_in(REPO, "gluon_rnn.evaluate", "--model", out, "--json",
+                  env={"GLUON_RNN_DATA": str(other)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rep = json.loads(proc.stdout)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (rep["split"], rep["num_examples"]) == ("test", metrics["num_test"])
+    assert rep["accuracy"] == pytest.approx(metrics["test_accuracy"])
+
+
+def test_evaluate_split_all_keeps_the_runs_limit(small_tsv, tmp_path):
+    out = tmp_path / "run"
+    proc = run_module("gluon_rnn.train", "--data", small_tsv, *SMALL, "--epochs", "1",
+                      "--limit", "40", "--out", out)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = run_module("gluon_rnn.evaluate", "--model", out, "--split", "all", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout)["num_examples"] == 40
+
+
+def test_a_relative_data_path_works_from_another_directory(small_tsv, tmp_path):
+    import shutil
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(small_tsv, work / "d.tsv")
+    proc = run_in(work, "gluon_rnn.train", "--data", "d.tsv", *SMALL, "--epochs", "1",
+                  "--patience", "9", "--out", "run")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = run_in(tmp_path, "gluon_rnn.evaluate", "--model", "work/run", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout)["split"] == "test"
+    proc = run_in(tmp_path, "gluon_rnn.train", "--resume", "--out", "work/run", "--epochs", "2")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (work / "d.tsv").rename(work / "moved.tsv")
+    proc = run_in(tmp_path, "gluon_rnn.evaluate", "--model", "work/run")
+    assert_one_line_error(proc, "d.tsv: no such file", "--data PATH")
+
+
+def test_a_lock_naming_a_reused_pid_is_not_a_run_in_progress(model, tmp_path):
+    """PID 1 runs (it is init), but holds no lock on the file: the run that wrote it died."""
+    import shutil
+    import socket
+    run_dir = tmp_path / "run"
+    shutil.copytree(model, run_dir)
+    (run_dir / "config.json").unlink()      # as a run killed in its second epoch leaves it
+    (run_dir / ".lock").write_text(json.dumps({"pid": 1, "host": socket.gethostname()}))
+    proc = run_module("gluon_rnn.evaluate", "--model", run_dir)
+    assert_one_line_error(proc, "training has not finished", f"--resume --out {run_dir}")
