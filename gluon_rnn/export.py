@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -227,7 +228,12 @@ def quantize(src, dst):
     try:
         with _int4_names():
             from onnxruntime.quantization import QuantType, quantize_dynamic
-            quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8)
+            # its advice to pre-process first is for calibrated (static) quantization
+            logging.disable(logging.WARNING)
+            try:
+                quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8)
+            finally:
+                logging.disable(logging.NOTSET)
         os.replace(tmp, dst)
     finally:
         tmp.unlink(missing_ok=True)
