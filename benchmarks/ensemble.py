@@ -17,8 +17,11 @@ every seed of a row whose run directories lie under runs/results/.
 The last line printed is one JSON object: `test_accuracy` of the ensemble, `weight`,
 `train_seconds` (the run's training plus the n-gram model's counting and fitting: what the
 pair cost to train), and each part's own figures under `models`. `--out DIR` also writes it
-to DIR/metrics.json. Two classes only; needs scikit-learn, as ngram_baseline.py does.
+to DIR/metrics.json, and each test text's label and log-odds of both models to
+DIR/test_predictions.csv (`index` in the test split, `label`, `rnn`, `ngram`). Two classes
+only; needs scikit-learn, as ngram_baseline.py does.
 """
+import io
 import json
 import sys
 import time
@@ -33,7 +36,8 @@ import ngram_baseline  # noqa: E402
 from gluon_rnn import evaluate as gevaluate  # noqa: E402
 from gluon_rnn.data import split_fingerprint, tokenize  # noqa: E402
 from gluon_rnn.errors import ArgumentParser, UserError, run_cli  # noqa: E402
-from gluon_rnn.model_io import atomic_write_json, encode_texts, load_model_dir  # noqa: E402
+from gluon_rnn.model_io import (atomic_write_json, atomic_write_text, encode_texts,  # noqa: E402
+                                load_model_dir)
 
 WEIGHTS = np.round(np.linspace(0, 1, 21), 2)
 
@@ -116,8 +120,8 @@ def fit_ngram(corpus, n, log):
 
 
 def ensemble(model, ngrams=2, data_dir=None, seed=None, log=lambda msg: None):
-    """Everything the command prints, and the per-text log-odds of both models on the test
-    split ({"rnn": ..., "ngram": ..., "label": ...})."""
+    """Everything the command prints, and the test split's texts, labels and log-odds of
+    both models ({"text": [...], "label": ..., "rnn": ..., "ngram": ...})."""
     net, vocab, config, corpus, metrics = load_run(model, data_dir, seed)
     if not (corpus.train and corpus.valid and corpus.test):
         raise UserError(f"{corpus.dataset}: too few examples to split into train/valid/test")
@@ -148,10 +152,21 @@ def ensemble(model, ngrams=2, data_dir=None, seed=None, log=lambda msg: None):
         "num_test": len(corpus.test), "num_train": len(corpus.train),
         "num_valid": len(corpus.valid), "train_seconds": train_seconds,
         "models": {"rnn": rnn, "ngram": ngram, "ensemble": both},
-        "run": str(model), "arch": config["model"]["arch"], "ngrams": ngrams,
+        "run": str(model), "arch": config["model"]["arch"], "max_len": config["max_len"],
+        "ngrams": ngrams,
         "seed": config["data"].get("seed"), "split_sha256": split_fingerprint(corpus),
     }
-    return result, {"rnn": rnn_test, "ngram": ngram_test, "label": y_test}
+    return result, {"text": [t for t, _ in corpus.test], "label": y_test, "rnn": rnn_test,
+                    "ngram": ngram_test}
+
+
+def predictions_csv(scores):
+    """The test split's labels and both models' log-odds, one line per text, in split order."""
+    buf = io.StringIO()
+    buf.write("index,label,rnn,ngram\n")
+    for i, (y, a, b) in enumerate(zip(scores["label"], scores["rnn"], scores["ngram"])):
+        buf.write(f"{i},{int(y)},{a:.4f},{b:.4f}\n")
+    return buf.getvalue()
 
 
 def main(argv=None):
@@ -182,10 +197,11 @@ def main(argv=None):
         print(msg, file=sys.stderr, flush=True)
 
     start = time.perf_counter()
-    result, _ = ensemble(model, args.ngrams, args.data_dir, args.seed, log)
+    result, scores = ensemble(model, args.ngrams, args.data_dir, args.seed, log)
     result["seconds"] = round(time.perf_counter() - start, 3)
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)
+        atomic_write_text(Path(args.out) / "test_predictions.csv", predictions_csv(scores))
         atomic_write_json(Path(args.out) / "metrics.json", result)
     print(json.dumps(result))
     return 0

@@ -59,6 +59,13 @@ def test_ensemble_scores_the_runs_own_split(trained, tmp_path):
     assert result["test_accuracy"] == both["test_accuracy"]
     assert result["train_seconds"] == pytest.approx(metrics["train_seconds"] + ngram["seconds"],
                                                     abs=1e-2)
+    # each test text's log-odds, in split order: the accuracies follow from them
+    table = np.loadtxt(tmp_path / "test_predictions.csv", delimiter=",", skiprows=1)
+    assert table.shape == (len(corpus.test), 4)
+    assert (table[:, 1] == [y for _, y in corpus.test]).all()
+    for column, part in ((2, rnn), (3, ngram)):
+        assert np.mean((table[:, column] > 0) == table[:, 1]) == pytest.approx(
+            part["test_accuracy"], abs=1e-6)
 
 
 def test_ensemble_bad_input_is_one_error_line(trained, tmp_path):
@@ -82,3 +89,12 @@ def test_the_weight_is_chosen_on_valid():
     # among equally accurate mixes the more confident, lower log-loss one wins
     assert ensemble.choose_weight(right, 0.1 * right, y)[0] == 1.0
     assert ensemble.log_loss(right, y) < ensemble.log_loss(0.1 * right, y)
+
+
+def test_notebook_data_maker_says_what_is_missing(tmp_path):
+    maker = REPO / "notebooks" / "data" / "make_imdb_predictions.py"
+    proc = subprocess.run([sys.executable, str(maker), "--ensemble", str(tmp_path),
+                           "--out", str(tmp_path / "out")],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert_one_line_error(proc, "metrics.json: missing")
+    assert not (tmp_path / "out").exists()
