@@ -162,7 +162,7 @@ def incomplete_reason(model_dir):
 # directory. Temporary files are `.NAME.tmpPID` (model_io) and `.model.tmpPID-...` (export).
 RUN_FILES = ("config.json", "vocab.json", "model.params", "model-symbol.json",
              "model-0000.params", "metrics.json", "history.csv", "learning_curves.png",
-             "confusion_matrix.png", "seen.txt")
+             "confusion_matrix.png", "seen.txt", "model.onnx", "model-int8.onnx")
 # digests of the texts a run trained and validated on (`data.text_digests`), one a line
 SEEN_FILE = "seen.txt"
 _TEMP = re.compile(r"\.(.+\.tmp|model\.tmp)\d+.*")
