@@ -24,7 +24,6 @@ Needs scikit-learn next to the project's set-up (numpy stays at 1.23.5):
 
     .venv/bin/pip install scikit-learn==1.5.2 scipy==1.13.1 numpy==1.23.5
 """
-import argparse
 import json
 import platform
 import sys
@@ -36,7 +35,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gluon_rnn.data import load_corpus, split_fingerprint, tokenize  # noqa: E402
-from gluon_rnn.errors import UserError, run_cli  # noqa: E402
+from gluon_rnn.errors import ArgumentParser, UserError, run_cli  # noqa: E402
 from gluon_rnn.model_io import atomic_write_json  # noqa: E402
 
 C_GRID = (0.25, 1.0, 4.0, 16.0)
@@ -103,7 +102,7 @@ def fit_best(features, ys, grid, log):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python benchmarks/ngram_baseline.py",
         description="N-gram linear baselines on the project's split and tokenizer.")
     source = parser.add_mutually_exclusive_group()
@@ -111,10 +110,13 @@ def main(argv=None):
     source.add_argument("--data", help="LABEL<TAB>TEXT file, or CSV/TSV with a header")
     parser.add_argument("--text-column", help="text column of a CSV/TSV")
     parser.add_argument("--label-column", help="label column of a CSV/TSV")
+    parser.add_argument("--encoding", help="text encoding of --data, e.g. cp1252 (default "
+                                           "UTF-8, with or without a BOM)")
     parser.add_argument("--data-dir", help="dataset cache (default $GLUON_RNN_DATA or ~/.cache/gluon_rnn)")
-    parser.add_argument("--limit", type=int, help="a seeded subset of N examples")
-    parser.add_argument("--no-dedup", action="store_true", help="keep duplicate texts")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split (as in training)")
+    parser.add_argument("--limit", type=int, help="a seeded subset of N examples (default: all)")
+    parser.add_argument("--no-dedup", action="store_true", help="keep duplicate texts (default: off)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the split, as in training (default 0)")
     parser.add_argument("--ngrams", type=int, default=2, metavar="N",
                         help="read every n-gram up to N words (default 2: uni+bigrams)")
     parser.add_argument("--out", help="also write the result to OUT/metrics.json")
@@ -133,7 +135,8 @@ def main(argv=None):
     corpus = load_corpus(dataset=None if args.data else (args.dataset or "imdb"),
                          data=args.data, text_column=args.text_column,
                          label_column=args.label_column, data_dir=args.data_dir,
-                         limit=args.limit, dedup=not args.no_dedup, seed=args.seed)
+                         limit=args.limit, dedup=not args.no_dedup, seed=args.seed,
+                         encoding=args.encoding)
     splits = (corpus.train, corpus.valid, corpus.test)
     if not all(splits):
         raise UserError(f"{corpus.dataset}: too few examples to split into train/valid/test")

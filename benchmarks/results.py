@@ -45,7 +45,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from gluon_rnn import physical_cores  # noqa: E402
-from gluon_rnn.errors import UserError, run_cli  # noqa: E402
+from gluon_rnn.errors import ArgumentParser, UserError, run_cli  # noqa: E402
 from gluon_rnn.model_io import atomic_write_json, atomic_write_text  # noqa: E402
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -146,6 +146,8 @@ def split_of(row, seed):
     """The fingerprint of the split this row and seed train and test on today, or the one-line
     reason it cannot be read (a missing file)."""
     d = data_args(row["args"])
+    if d.data:   # a row's path is relative to the repository, where its run starts
+        d.data = str(REPO / d.data)
     key = (d.dataset, d.data, d.text_column, d.label_column, d.data_dir, d.limit, d.no_dedup,
            seed)
     if key not in _FINGERPRINTS:
@@ -408,25 +410,29 @@ def paste(readme, text):
 # ---------------------------------------------------------------- command line
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python benchmarks/results.py",
-                                     description="Run the README's result rows; print its tables.")
-    parser.add_argument("--only", nargs="+", metavar="NAME", help="these rows only")
+    parser = ArgumentParser(prog="python benchmarks/results.py",
+                            description="Run the README's result rows; print its tables.")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="these rows only (default: all)")
     parser.add_argument("--seeds", nargs="+", type=int, metavar="S",
-                        help="these of each chosen row's seeds only")
+                        help="these of each chosen row's seeds only (default: all)")
     parser.add_argument("--jobs", type=int, default=1, metavar="N",
                         help="run N at once, each with OMP_NUM_THREADS = physical cores // N "
                              "(default 1)")
-    parser.add_argument("--tables", action="store_true", help="print the tables, run nothing")
+    parser.add_argument("--tables", action="store_true",
+                        help="print the tables, run nothing (default: off)")
     parser.add_argument("--readme", metavar="FILE",
                         help=f"also write the tables into FILE, between its lines {BEGIN} "
                              f"and {END}")
-    parser.add_argument("--list", action="store_true", help="print each row's name and command")
-    parser.add_argument("--rows", help="a JSON row list instead of benchmarks/results_rows.py")
+    parser.add_argument("--list", action="store_true",
+                        help="print each row's name and command (default: off)")
+    parser.add_argument("--rows", help="a JSON row list (default: benchmarks/results_rows.py)")
     parser.add_argument("--results", default=str(REPO / "benchmarks" / "results"),
                         help="where the records are kept (default benchmarks/results)")
     parser.add_argument("--runs", default=str(REPO / "runs" / "results"),
                         help="where the runs write (default runs/results)")
     args = parser.parse_args(argv)
+    # runs train from the repository: relative paths are the caller's, made absolute here
+    args.runs, args.results = (str(Path(p).resolve()) for p in (args.runs, args.results))
     if args.jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {args.jobs}")
     if args.readme:

@@ -324,7 +324,8 @@ def parse_args(argv):
     parser.add_argument("-s", "--num-servers", type=int, default=1,
                         help="server processes holding the parameters (default 1)")
     parser.add_argument("--launcher", choices=("local", "ssh"), default="local",
-                        help="local: every process here on 127.0.0.1; ssh: over --hostfile")
+                        help="local: every process here on 127.0.0.1; ssh: over --hostfile "
+                             "(default local)")
     parser.add_argument("-H", "--hostfile", help="ssh: one [user@]host[:ssh_port] per line")
     parser.add_argument("--scheduler-host", help="ssh: this machine's address as the "
                         "hosts see it (default: the route toward the first host)")

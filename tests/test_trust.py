@@ -524,3 +524,58 @@ def test_a_lock_naming_a_reused_pid_is_not_a_run_in_progress(model, tmp_path):
     (run_dir / ".lock").write_text(json.dumps({"pid": 1, "host": socket.gethostname()}))
     proc = run_module("gluon_rnn.evaluate", "--model", run_dir)
     assert_one_line_error(proc, "training has not finished", f"--resume --out {run_dir}")
+
+
+# ------------------------------------------------------------------ the results script
+
+RESULTS = REPO / "benchmarks" / "results.py"
+
+
+def script(cwd, path, *args):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, str(path), *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_results_tables_do_not_depend_on_the_working_directory(tmp_path):
+    here = script(REPO, RESULTS, "--tables")
+    elsewhere = script(tmp_path, RESULTS, "--tables")
+    assert here.returncode == elsewhere.returncode == 0, elsewhere.stderr[-2000:]
+    assert here.stdout == elsewhere.stdout
+
+
+def test_results_relative_runs_are_the_callers_and_rerunning_keeps_a_users_file(
+        small_tsv, tmp_path):
+    rows = {"tables": {"tiny": "tiny data"},
+            "rows": [dict(name="tiny", table="tiny", what="tiny run", seeds=[0],
+                          args=["--data", str(small_tsv), "--epochs", "1", *SMALL])]}
+    (tmp_path / "rows.json").write_text(json.dumps(rows))
+    for _ in range(2):
+        proc = script(tmp_path, RESULTS, "--rows", "rows.json", "--runs", "myruns",
+                      "--results", "records")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert "| tiny run | " in proc.stdout and "not measured" not in proc.stdout
+        (tmp_path / "myruns" / "tiny-seed0" / "notes.txt").write_text("mine\n")
+    assert (tmp_path / "records" / "tiny.json").exists()
+    assert (tmp_path / "myruns" / "tiny-seed0" / "notes.txt").read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("path", [RESULTS, REPO / "benchmarks" / "ngram_baseline.py"])
+def test_script_flag_errors_are_one_line_and_help_shows_defaults(tmp_path, path):
+    proc = script(REPO, path, "--no-such-flag")
+    assert_one_line_error(proc, "--no-such-flag")
+    assert "usage:" not in proc.stderr
+    help_text = script(REPO, path, "--help").stdout
+    assert help_text.count("default") >= 4, help_text
+
+
+def test_ngram_baseline_takes_the_encoding_its_error_suggests(tmp_path):
+    path = tmp_path / "cp1252.tsv"
+    rows = make_sentences(60)
+    path.write_bytes("".join(f"{y}\t{t} caf\u00e9\n" for y, t in rows).encode("cp1252"))
+    baseline = REPO / "benchmarks" / "ngram_baseline.py"
+    proc = script(REPO, baseline, "--data", path)
+    assert_one_line_error(proc, "--encoding")
+    proc = script(REPO, baseline, "--data", path, "--encoding", "cp1252")
+    assert proc.returncode == 0, proc.stderr[-2000:]
