@@ -158,6 +158,10 @@ def load_corpus(dataset=None, data=None, text_column=None, label_column=None, da
         raise UserError("give exactly one of a dataset name (--dataset imdb) or a file (--data)")
     if limit is not None and limit < 1:
         raise UserError(f"--limit must be at least 1, got {limit}")
+    given = [flag for flag, value in (("--encoding", encoding), ("--text-column", text_column),
+                                      ("--label-column", label_column)) if value is not None]
+    if given and data is None:
+        raise UserError(f"{given[0]} applies to a --data file; a named dataset has its own")
     if not 0 <= seed < 2 ** 32:   # what the split's generator takes
         raise UserError(f"--seed must be in [0, 4294967295], got {seed}")
     origin = None

@@ -335,7 +335,9 @@ def _run(cfg, out, saved, ctx, kv, rank, num_workers):
                         f"{rundir.describe_data(recorded)})")
     _say(f"data: {corpus.dataset} from {corpus.source}: {len(corpus.train)} train, "
          f"{len(corpus.valid)} valid, {len(corpus.test)} test, {corpus.num_classes} classes "
-         f"({corpus.duplicates_removed} duplicates removed)", rank)
+         f"({corpus.duplicates_removed} duplicates removed" + (
+             f" from all {corpus.num_examples} examples, before taking --limit {cfg.limit})"
+             if cfg.limit and corpus.duplicates_removed else ")"), rank)
     net = build_net(cfg, len(vocab), corpus.num_classes, ctx)
     # update_on_kvstore=False: gradients are aggregated, then clipped and applied locally,
     # which also keeps the optimizer state on this process so a checkpoint can hold it.

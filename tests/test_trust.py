@@ -579,3 +579,22 @@ def test_ngram_baseline_takes_the_encoding_its_error_suggests(tmp_path):
     assert_one_line_error(proc, "--encoding")
     proc = script(REPO, baseline, "--data", path, "--encoding", "cp1252")
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("flag", ["--encoding", "--text-column"])
+def test_a_file_flag_with_a_named_dataset_is_refused_not_ignored(tmp_path, flag):
+    proc = run_module("gluon_rnn.data", "info", "--dataset", "imdb", flag, "cp1252",
+                      "--data-dir", tmp_path / "nowhere")
+    assert_one_line_error(proc, f"{flag} applies to a --data file")
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_duplicates_removed_before_a_limit_are_said_to_be(tmp_path):
+    path = tmp_path / "twice.tsv"
+    rows = make_sentences(60)
+    path.write_text("".join(f"{y}\t{t}\n" for y, t in rows + rows))
+    proc = run_module("gluon_rnn.train", "--data", path, *SMALL, "--epochs", "1",
+                      "--limit", "50", "--out", tmp_path / "run")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert ("40 train, 5 valid, 5 test, 2 classes (60 duplicates removed from all 120 "
+            "examples, before taking --limit 50)") in proc.stdout
