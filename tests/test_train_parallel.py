@@ -4,25 +4,26 @@ import sys
 
 import pytest
 
-from conftest import assert_one_line_error, run_module
+from conftest import REPO, SMALL, assert_one_line_error, history, run_module
 
-SMALL = ["--embed-size", "8", "--hidden-size", "8", "--batch-size", "32", "--vocab-size", "200",
-         "--num-buckets", "4", "--dropout", "0", "--lr", "0.01", "--patience", "9"]
-
-
-def _history(out):
-    rows = (out / "history.csv").read_text().splitlines()
-    header = rows[0].split(",")
-    return [dict(zip(header, map(float, r.split(",")))) for r in rows[1:]]
+# no dropout: the devices or workers draw no masks of their own, so runs can be compared
+NO_DROPOUT = [*SMALL, "--dropout", "0", "--lr", "0.01", "--patience", "9"]
+SAMPLE = REPO / "data" / "sample.tsv"
 
 
-def test_two_cpu_devices_match_one(tiny_tsv, tmp_path):
-    """Data parallel over cpu:0,cpu:1 (split_and_load + kvstore) trains the same model."""
+def test_the_readmes_two_cpu_devices_train_as_one(tmp_path):
+    """The README's way to try several devices on one machine, `--ctx cpu:0,cpu:1` on the
+    sample (whose buckets end in batches of one example, fewer than the devices), trains
+    the same model as one device (split_and_load + kvstore)."""
+    from gluon_rnn.train import Config, prepare_data
+    _, _, loaders, _ = prepare_data(Config(data=str(SAMPLE), progress=False))
+    assert min(len(label) for _, _, label in loaders["train"]) == 1
     for name, ctx in (("one", "cpu"), ("two", "cpu:0,cpu:1")):
-        proc = run_module("gluon_rnn.train", "--arch", "mean", "--data", tiny_tsv, "--epochs", "2",
-                          "--ctx", ctx, "--out", tmp_path / name, *SMALL)
+        proc = run_module("gluon_rnn.train", "--data", SAMPLE, "--ctx", ctx, "--epochs", "2",
+                          "--dropout", "0", "--out", tmp_path / name)
         assert proc.returncode == 0, proc.stderr
-    one, two = _history(tmp_path / "one"), _history(tmp_path / "two")
+    one, two = history(tmp_path / "one"), history(tmp_path / "two")
+    assert len(one) == len(two) == 2
     for a, b in zip(one, two):
         assert abs(a["train_loss"] - b["train_loss"]) < 1e-3, (a, b)
         assert abs(a["valid_loss"] - b["valid_loss"]) < 1e-3, (a, b)
@@ -71,29 +72,30 @@ def test_two_devices_sum_the_gradients_of_one_for_every_batch_size():
             np.testing.assert_allclose(device[k], one[k], rtol=1e-5, atol=1e-6, err_msg=k)
 
 
-def test_readme_multi_device_command_trains(tmp_path):
-    """The README's way to try several devices on one machine; the sample's buckets end in
-    batches of one example."""
-    proc = run_module("gluon_rnn.train", "--data", "data/sample.tsv", "--ctx", "cpu:0,cpu:1",
-                      "--epochs", "1", "--out", tmp_path / "two")
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads((tmp_path / "two" / "metrics.json").read_text())["context"] == "cpu:0,cpu:1"
-
-
-def test_dist_sync_two_workers_end_with_equal_parameters(tiny_tsv, tmp_path):
+def test_dist_sync_two_workers_train_on_halves_and_end_with_equal_parameters(tiny_tsv,
+                                                                            tmp_path):
+    """Two workers and a server: both end with the same parameters, and each epoch they
+    trained on the training set's tokens once between them (each its own half)."""
+    from gluon_rnn import data as gdata
     out = tmp_path / "dist"
+    # one length bucket: the two halves make batches of the same count, so no worker has a
+    # batch left over when the other stops, and together they take every example
     proc = run_module("gluon_rnn.launch", "-n", "2", "-s", "1", "--", sys.executable, "-m",
                       "gluon_rnn.train", "--arch", "lstm", "--data", tiny_tsv, "--epochs", "3",
-                      "--kvstore", "dist_sync", "--out", out, *SMALL, timeout=240)
+                      "--kvstore", "dist_sync", "--out", out, *NO_DROPOUT, "--num-buckets", "1",
+                      timeout=240)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     workers = [json.loads((out / f"worker-{r}.json").read_text()) for r in (0, 1)]
     assert workers[0]["param_checksum"] == workers[1]["param_checksum"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["num_workers"] == 2 and metrics["kvstore"] == "dist_sync"
-    losses = [h["train_loss"] for h in _history(out)]
-    assert losses[-1] < losses[0], losses
-    # every worker saw its own half of the training set: counts add up to the whole
     assert metrics["final_param_checksum"] == workers[0]["param_checksum"]
+    rows = history(out)
+    assert rows[-1]["train_loss"] < rows[0]["train_loss"], rows
+    corpus = gdata.load_corpus(data=str(tiny_tsv), seed=0)
+    assert metrics["num_train"] == len(corpus.train)
+    whole = sum(len(gdata.tokenize(text)) for text, _ in corpus.train)
+    assert [row["tokens"] for row in rows] == [whole] * 3
 
 
 def test_dist_kvstore_outside_a_job_is_one_clear_line(tiny_tsv):
@@ -120,9 +122,9 @@ def test_gpu_trains_like_cpu(tiny_tsv, tmp_path):
     """cuDNN's fused LSTM on gpu:0 learns the tiny set as the CPU does (run with -m gpu)."""
     for name, ctx in (("cpu", "cpu"), ("gpu", "gpu:0")):
         proc = run_module("gluon_rnn.train", "--arch", "bilstm", "--data", tiny_tsv,
-                          "--epochs", "2", "--ctx", ctx, "--out", tmp_path / name, *SMALL)
+                          "--epochs", "2", "--ctx", ctx, "--out", tmp_path / name, *NO_DROPOUT)
         assert proc.returncode == 0, proc.stderr
-    cpu, gpu = _history(tmp_path / "cpu"), _history(tmp_path / "gpu")
+    cpu, gpu = history(tmp_path / "cpu"), history(tmp_path / "gpu")
     for a, b in zip(cpu, gpu):
         assert abs(a["train_loss"] - b["train_loss"]) < 1e-2, (a, b)
 
