@@ -49,14 +49,25 @@ def test_bad_section_is_one_line(tmp_path):
     assert not (tmp_path / "RESULTS.md").exists()
 
 
-def test_imdb_batches_runs_on_a_small_file():
-    proc = subprocess.run([sys.executable, str(BATCHES), "--data", str(SAMPLE), "--batches", "2"],
+def test_imdb_batches_times_what_it_says_and_no_more_than_one_pass():
+    """On the sample: the training texts it reports are the split's, and asked for more
+    batches than one pass holds it times one pass, as many as the loop's loader makes, in
+    each mode and for the loader alone."""
+    from gluon_rnn.train import Config, prepare_data
+    corpus, _, loaders, _ = prepare_data(Config(arch="mean", data=str(SAMPLE), progress=False))
+    one_pass = len(loaders["train"])
+    proc = subprocess.run([sys.executable, str(BATCHES), "--data", str(SAMPLE),
+                           "--batches", str(one_pass + 5)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.splitlines()
-    speeds = [float(l.split()[-2].replace(",", "")) for l in lines if l.endswith("tok/s")]
-    assert len(speeds) == 2 and all(s > 0 for s in speeds), proc.stdout
-    assert "the loader alone" in lines[-1]
+    assert lines[0].startswith(f"mean, sample.tsv, {len(corpus.train)} training texts, "
+                               f"{one_pass} bucketed batches of 64, "), lines[0]
+    speeds = {l.rsplit(None, 2)[0].strip(): float(l.split()[-2].replace(",", ""))
+              for l in lines if l.endswith("tok/s")}
+    assert set(speeds) == {"static_alloc", "static_alloc + static_shape"}, proc.stdout
+    assert all(s > 0 for s in speeds.values()), speeds
+    assert f"s for the {one_pass} batches, " in lines[-1], lines[-1]
 
 
 def test_imdb_batches_bad_argument_is_one_line():
