@@ -204,3 +204,23 @@ def test_text_module_needs_neither_mxnet_nor_gluonnlp(tmp_path):
     out = without_mxnet(tmp_path, "-c", code)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:2] == ["[\"don't\", 'go', '!']", "False"]
+
+
+def test_int8_script_scores_the_runs_test_split_three_ways(exported, model_dir, tmp_path):
+    script = REPO / "benchmarks" / "onnx_int8.py"
+    proc = subprocess.run([sys.executable, str(script), "--model", exported, "--out",
+                           tmp_path / "out"], cwd=REPO, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert result == json.loads(proc.stdout.splitlines()[-1])
+    trained = json.loads((model_dir / "metrics.json").read_text())
+    assert result["num_test"] == trained["num_test"]
+    assert set(result["models"]) == {"mxnet", "onnx", "onnx-int8"}
+    assert result["models"]["mxnet"]["test_accuracy"] == pytest.approx(trained["test_accuracy"])
+    assert result["models"]["onnx"]["test_accuracy"] == result["models"]["mxnet"]["test_accuracy"]
+    assert result["test_accuracy"] == result["models"]["onnx-int8"]["test_accuracy"]
+    assert result["max_probability_difference"]["onnx_vs_mxnet"] <= 1e-5
+    assert_exit_2(subprocess.run([sys.executable, str(script), "--model", tmp_path / "none"],
+                                 cwd=REPO, capture_output=True, text=True, timeout=300),
+                  "no trained run here")
