@@ -34,11 +34,11 @@ WORDS = [f"w{i}" for i in range(VOCAB - 2)]
 # process it is put on the path of, as where mxnet does not install.
 BLOCKER = '''
 import sys
-class _NoMXNet:
+class _NotHere:
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("mxnet", "gluonnlp"):
-            raise ImportError(f"{name} is not installed here")
-sys.meta_path.insert(0, _NoMXNet())
+        if name.split(".")[0] in {blocked}:
+            raise ImportError(f"{{name}} is not installed here")
+sys.meta_path.insert(0, _NotHere())
 '''
 
 
@@ -146,11 +146,12 @@ def exported(model_dir, tmp_path):
     return out
 
 
-def without_mxnet(tmp_path, *args, **kwargs):
-    """`python args...` from the repository root, in a process where `import mxnet` fails."""
-    site = tmp_path / "no_mxnet"
+def without_mxnet(tmp_path, *args, blocked=("mxnet", "gluonnlp"), **kwargs):
+    """`python args...` from the repository root, in a process where importing mxnet (or the
+    modules `blocked`) fails."""
+    site = tmp_path / "_".join(("no",) + blocked)
     site.mkdir(exist_ok=True)
-    (site / "sitecustomize.py").write_text(BLOCKER)
+    (site / "sitecustomize.py").write_text(BLOCKER.format(blocked=repr(blocked)))
     env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=os.pathsep.join(
         [str(site)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
     return subprocess.run([sys.executable, *map(str, args)], cwd=REPO, capture_output=True,
@@ -224,3 +225,11 @@ def test_int8_script_scores_the_runs_test_split_three_ways(exported, model_dir, 
     assert_exit_2(subprocess.run([sys.executable, str(script), "--model", tmp_path / "none"],
                                  cwd=REPO, capture_output=True, text=True, timeout=300),
                   "no trained run here")
+
+
+def test_a_missing_extra_is_named_in_one_line(exported, tmp_path):
+    for module, command in (("onnxruntime", ["gluon_rnn.predict", "--model", exported,
+                                             "--runtime", "onnx", "fine"]),
+                            ("onnx", ["gluon_rnn.export", "--model", exported])):
+        assert_exit_2(without_mxnet(tmp_path, "-m", *command, blocked=(module,)),
+                      f"{module} is not installed", "pip install -e '.[export]'")
