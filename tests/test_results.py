@@ -57,7 +57,7 @@ def test_baseline_bad_input_is_one_error_line(tmp_path):
 # ---------------------------------------------------------------- benchmarks/results.py
 
 RESULTS = REPO / "benchmarks" / "results.py"
-TINY = ["--epochs", "1", *SMALL]
+ONE_EPOCH = ["--epochs", "1", *SMALL]
 
 
 def write_rows(path, rows):
@@ -79,9 +79,9 @@ def table_line(stdout, what):
 
 def test_results_runs_rows_records_them_and_prints_the_tables(sentences, tmp_path):
     rows = [dict(name="tiny-mean", table="tiny", what="mean on tiny data", seeds=[0, 1],
-                 args=["--arch", "mean", "--data", str(sentences)] + TINY),
+                 args=["--arch", "mean", "--data", str(sentences)] + ONE_EPOCH),
             dict(name="tiny-never", table="tiny", what="never run", seeds=[0],
-                 args=["--arch", "lstm", "--data", str(sentences)] + TINY)]
+                 args=["--arch", "lstm", "--data", str(sentences)] + ONE_EPOCH)]
     rows_file = write_rows(tmp_path / "rows.json", rows)
     proc = results(tmp_path, rows_file, "--only", "tiny-mean")
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -119,7 +119,7 @@ def test_results_never_shows_figures_of_another_split_or_command(sentences, tmp_
     data = tmp_path / "data.tsv"
     data.write_text(sentences.read_text(encoding="utf-8"), encoding="utf-8")
     row = dict(name="tiny", table="tiny", what="tiny row", seeds=[0, 1],
-               args=["--arch", "mean", "--data", str(data)] + TINY)
+               args=["--arch", "mean", "--data", str(data)] + ONE_EPOCH)
     rows_file = write_rows(tmp_path / "rows.json", [row])
     proc = results(tmp_path, rows_file, "--seeds", "1")
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -153,7 +153,7 @@ def test_results_never_shows_figures_of_another_split_or_command(sentences, tmp_
 
 def test_results_jobs_run_seeds_side_by_side_and_say_so(sentences, tmp_path):
     row = dict(name="tiny", table="tiny", what="tiny row", seeds=[0, 1, 2],
-               args=["--arch", "mean", "--data", str(sentences)] + TINY)
+               args=["--arch", "mean", "--data", str(sentences)] + ONE_EPOCH)
     rows_file = write_rows(tmp_path / "rows.json", [row])
     proc = results(tmp_path, rows_file, "--jobs", "3")
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -176,7 +176,7 @@ def test_results_jobs_run_seeds_side_by_side_and_say_so(sentences, tmp_path):
                                   "bad command", "no jobs", "no markers"])
 def test_results_bad_input_is_one_error_line(sentences, tmp_path, case):
     row = dict(name="tiny", table="tiny", what="tiny row", seeds=[0],
-               args=["--arch", "mean", "--data", str(sentences)] + TINY)
+               args=["--arch", "mean", "--data", str(sentences)] + ONE_EPOCH)
     rows_file = write_rows(tmp_path / "rows.json", [row])
     args, fragment = {
         "unknown row": (["--only", "nope"], "unknown row 'nope'"),
@@ -204,7 +204,7 @@ def test_results_bad_input_is_one_error_line(sentences, tmp_path, case):
 
 def test_results_readme_gets_the_tables_between_its_markers(sentences, tmp_path):
     row = dict(name="tiny-never", table="tiny", what="never run", seeds=[0],
-               args=["--arch", "mean", "--data", str(sentences)] + TINY)
+               args=["--arch", "mean", "--data", str(sentences)] + ONE_EPOCH)
     rows_file = write_rows(tmp_path / "rows.json", [row])
     readme = tmp_path / "README.md"
     before, after = "# Title\n\nSome prose.\n", "\nMore prose.\n"
