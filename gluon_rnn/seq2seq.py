@@ -5,7 +5,7 @@
     >>> net = Seq2Seq(VOCAB_SIZE, embed_size=32, hidden_size=128)
     >>> net.initialize(mx.init.Xavier())
     >>> history = fit(net, pairs, epochs=10)               # teacher forcing, masked loss
-    >>> decode(net, ["2718"])                              # greedy: ["8172"]
+    >>> decode(net, ["2718"])                              # greedy; "8172" once it has learned
     >>> sequence_accuracy(net, pairs)                      # share decoded exactly right
 
 Names: `src` (N, S) token ids of the source, padding id 0 after each row's `src_len` (N,)
