@@ -9,7 +9,8 @@ model-int8.onnx from onnxruntime's `quantize_dynamic`, int8 weights and activati
 at run time), rebuilds the run's test split as `gluon_rnn.evaluate` does, and predicts it
 three ways: MXNet (model.params, hybridized), onnxruntime float32 and onnxruntime int8, each
 in batches of 256 on the machine's threads. The last line printed is one JSON object:
-`test_accuracy` of the int8 model, each runtime's accuracy and scoring seconds under
+`test_accuracy` of the int8 model, `train_seconds` (the run's training, then the export and
+the quantization), each runtime's accuracy and scoring seconds under
 `models`, how often int8 and float32 agree on the label, the largest probability differences
 (float32 against MXNet, int8 against float32) and the files' sizes. `--out DIR` also writes
 it to DIR/metrics.json. `{seed}` in --model is replaced by --seed, so one results row covers
@@ -41,7 +42,9 @@ def score(model, seed=None, log=lambda msg: None):
     if not (model / "config.json").exists():
         raise UserError(f"{model}: no trained run here; train it first (the make-run row: "
                         f"python benchmarks/results.py --only make-run)")
+    tick = time.perf_counter()
     export_run(model, int8=True)
+    export_seconds = time.perf_counter() - tick
     net, vocab, config = load_model_dir(model)
     if seed is not None and (config.get("data") or {}).get("seed") != seed:
         raise UserError(f"{model}: not trained with --seed {seed}")
@@ -65,10 +68,16 @@ def score(model, seed=None, log=lambda msg: None):
         accuracy = float(np.mean(probs[runtime].argmax(axis=1) == labels))
         models[runtime] = {"test_accuracy": round(accuracy, 6), "seconds": round(seconds, 3)}
         log(f"{runtime}: test accuracy {accuracy:.4f} ({seconds:.1f} s to score)")
+    trained = json.loads((model / "metrics.json").read_text(encoding="utf-8")) \
+        if (model / "metrics.json").exists() else {}
     agree = float(np.mean(probs["onnx-int8"].argmax(axis=1) == probs["onnx"].argmax(axis=1)))
     return {
         "model": "onnx-int8", "test_accuracy": models["onnx-int8"]["test_accuracy"],
         "num_test": len(texts), "num_train": len(corpus.train), "num_valid": len(corpus.valid),
+        # what the int8 model cost: the run's training, then the export and quantization
+        "train_seconds": None if trained.get("train_seconds") is None else
+        round(trained["train_seconds"] + export_seconds, 3),
+        "export_seconds": round(export_seconds, 3),
         "models": models, "int8_agrees_with_float32": round(agree, 6),
         "max_probability_difference": {
             "onnx_vs_mxnet": float(np.abs(probs["onnx"] - probs["mxnet"]).max()),
