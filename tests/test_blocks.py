@@ -3,6 +3,7 @@ hybridization, export, the hand-written cell loop, frozen embeddings and the con
 
 Seeds are fixed (SEED below, mx.random.seed(SEED) before each net), so a failure replays."""
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -457,13 +458,19 @@ def readme_parameter_counts():
 
 def test_the_readme_prints_each_architectures_parameter_count():
     """The README's counts are those of the models `train` builds with its defaults: the
-    vocabulary plus <pad> and <unk>, the default embedding and hidden sizes."""
+    vocabulary plus <pad> and <unk>, the default embedding and hidden sizes. A count given
+    in prose, "`mean` (vocabulary 20,000: N parameters", is that model's with that vocabulary."""
     from gluon_rnn.train import Config
-    expected = {arch: parameter_count(build_model(arch, Config.vocab_size + 2,
-                                                  embed_size=Config.embed_size,
-                                                  hidden_size=Config.hidden_size))
-                for arch in ARCHS}
-    assert readme_parameter_counts() == expected
+
+    def count(arch, vocab_size):
+        return parameter_count(build_model(arch, vocab_size + 2, embed_size=Config.embed_size,
+                                           hidden_size=Config.hidden_size))
+    assert readme_parameter_counts() == {arch: count(arch, Config.vocab_size) for arch in ARCHS}
+    prose = re.compile(r"`([a-z-]+)` \(vocabulary ([\d,]+): ([\d,]+) parameters")
+    for page in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        for arch, vocab, said in prose.findall(page.read_text(encoding="utf-8")):
+            assert int(said.replace(",", "")) == count(arch, int(vocab.replace(",", ""))), \
+                (page.name, arch, vocab, said)
 
 
 @hybrid
