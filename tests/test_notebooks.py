@@ -27,7 +27,7 @@ NOTEBOOK_DIR = REPO / "notebooks"
 # notebook -> (figures it draws at least, run directories it writes with metrics.json)
 NOTEBOOKS = {
     "01_lstm_states.ipynb": (3, 0),
-    "02_architectures.ipynb": (4, len(ARCHITECTURES) + 10),   # five of them with two more seeds
+    "02_architectures.ipynb": (4, len(ARCHITECTURES) + 8),    # four of them with two more seeds
     "03_inside_the_lstm.ipynb": (4, 1),
     "04_cells_vs_fused.ipynb": (2, 0),
     "05_attention_read.ipynb": (2, 9),      # three penalty weights, three seeds each
