@@ -14,7 +14,7 @@ import sys
 from .runner import BENCHMARKS, REPO
 
 RUNTIMES = ("mxnet", "onnx", "onnx-int8")
-TEXTS = {False: 2500, True: 40}     # test reviews timed: a full run, a --quick one
+TEXTS = {False: 1000, True: 40}     # test reviews timed: a full run, a --quick one
 
 
 def section_serve(runner, results):
