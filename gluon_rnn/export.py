@@ -6,8 +6,9 @@
 
 `model.onnx` is the hybridized graph of the run's model.params, converted by MXNet's own
 exporter at ONNX opset 13: inputs `tokens` (N, T) and `valid_length` (N,), float32 as in
-MXNet, with N and T free; output `logits` (N, C). It keeps every property of the MXNet model,
-padding invariance included (tests/test_export.py compares the two on padded batches).
+MXNet, with N and T free; output `logits` (N, C). onnxruntime gives MXNet's probabilities on
+padded batches and empty texts, and padding changes nothing in it either (tests/test_export.py);
+for empty texts two of the exporter's converters are wrapped (`OWN_CONVERTERS`).
 Serving it needs onnxruntime, numpy and the run's vocab.json and config.json: `load_session`
 and `predict_probs` below import neither mxnet nor gluonnlp (the text goes through
 `gluon_rnn.text`, as in training). `--int8` adds onnxruntime's dynamic int8 quantization:
