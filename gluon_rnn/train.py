@@ -315,12 +315,19 @@ def run(cfg, given=None):
         try:
             return _run(cfg, out, saved, ctx, kv, rank, num_workers)
         except mx.base.MXNetError as err:
-            if "larger than 2^31" not in str(err):
+            too_large = "larger than 2^31" in str(err)
+            if not too_large and "Failed to allocate" not in str(err):
                 raise
+            try:   # operations still queued fail too: their reports must not follow this one
+                mx.nd.waitall()
+            except mx.base.MXNetError:
+                pass
             # MXNet's own report is a C++ stack trace of forty lines
-            raise UserError("the model is too large for MXNet: one of its tensors would hold "
-                            "more than 2^31 numbers; lower --hidden-size, --embed-size, "
-                            "--attention-hops or --vocab-size") from None
+            what = ("one of its tensors would hold more than 2^31 numbers" if too_large
+                    else "its tensors do not fit in this machine's memory")
+            raise UserError(f"the model is too large for MXNet: {what}; lower --hidden-size, "
+                            f"--embed-size, --attention-hops, --vocab-size or --batch-size") \
+                from None
 
 
 def _run(cfg, out, saved, ctx, kv, rank, num_workers):

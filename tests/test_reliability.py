@@ -231,7 +231,7 @@ def test_ctrl_c_between_epochs_still_says_how_to_resume(tiny_tsv, tmp_path, monk
         train.run(train.Config(arch="lstm", data=str(tiny_tsv), epochs=3, out=str(out),
                                embed_size=8, hidden_size=8, vocab_size=200, progress=False))
     assert exit_info.value.code == 130
-    assert f"epochs 1-1 are saved in {out}: continue with --resume" in capsys.readouterr().out
+    assert f"epoch 1 is saved in {out}: continue with --resume" in capsys.readouterr().out
     assert json.loads((out / "checkpoint" / "state.json").read_text())["epoch"] == 1
 
 

@@ -353,7 +353,8 @@ def test_labels_that_python_reads_as_one_number_stay_two_classes(tmp_path):
 # ------------------------------------------------------------------ the last tracebacks
 
 @pytest.mark.parametrize("flags", [["--hidden-size", "99999"],
-                                   ["--arch", "attention", "--attention-hops", "100000"]])
+                                   ["--arch", "attention", "--hidden-size", "4",
+                                    "--attention-hops", "100000"]])
 def test_a_model_too_large_for_mxnet_is_one_line(small_tsv, tmp_path, flags):
     proc = run_module("gluon_rnn.train", "--data", small_tsv, "--embed-size", "4",
                       "--vocab-size", "60", "--batch-size", "2", "--max-len", "4", *flags,
