@@ -287,6 +287,7 @@ def load_session(model_dir, runtime="onnx", threads=None):
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or int(os.environ.get("OMP_NUM_THREADS", "0"))
     options.inter_op_num_threads = 1
+    options.log_severity_level = 3   # its notes on unused weights are no user's business
     try:
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as err:   # onnxruntime raises its own types for a damaged file
