@@ -53,6 +53,12 @@ ROWS = [
          script="benchmarks/ngram_baseline.py", args=["--ngrams", "3"], seeds=[0]),
     dict(name="make-run", table="imdb", what="`make run` (the defaults)",
          args=["--arch", "mean"], seeds=[0, 1, 2]),
+    # the make-run row's model exported to ONNX: MXNet's, float32's and int8's accuracy on the
+    # same reviews under `models` in the record (runs under runs/results/, as results.py writes them)
+    dict(name="make-run-onnx-int8", table="imdb",
+         what="`make run`'s model in onnxruntime, int8 weights (dynamic quantization)",
+         script="benchmarks/onnx_int8.py", args=["--model", "runs/results/make-run-seed{seed}"],
+         seeds=[0]),
     dict(name="mean-1-epoch", table="imdb", what="`mean`, one epoch of the first 200 tokens",
          args=["--arch", "mean", "--max-len", "200", "--vocab-size", "20000", "--lr", "1e-3",
                "--epochs", "1"], seeds=[0]),
