@@ -216,11 +216,13 @@ def check_run_dir(out, resume, overwrite=False):
                         f"only into a new or empty directory, or over a run of its own: "
                         f"choose another --out")
     leftovers = [e for e in out.iterdir() if e.name != LOCK_NAME and e.name != "checkpoint"]
-    if (committed or leftovers) and not overwrite:
-        what = "holds a run already" if committed else \
-            f"holds a run's files ({', '.join(sorted(e.name for e in leftovers))})"
-        raise UserError(f"{out}: {what}; continue it with --resume, replace it with "
-                        f"--overwrite, or choose another --out")
+    if committed and not overwrite:
+        raise UserError(f"{out}: holds a run already; continue it with --resume, replace it "
+                        f"with --overwrite, or choose another --out")
+    if leftovers and not overwrite:
+        raise UserError(f"{out}: holds a run's files "
+                        f"({', '.join(sorted(e.name for e in leftovers))}) but no checkpoint "
+                        f"to resume; replace them with --overwrite, or choose another --out")
 
 
 def clear_run(out):

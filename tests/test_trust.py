@@ -605,3 +605,18 @@ def test_duplicates_removed_before_a_limit_are_said_to_be(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert ("40 train, 5 valid, 5 test, 2 classes (60 duplicates removed from all 120 "
             "examples, before taking --limit 50)") in proc.stdout
+
+
+def test_a_runs_files_without_its_checkpoint_need_overwrite(small_tsv, tmp_path):
+    out = tmp_path / "model-only"
+    out.mkdir()
+    (out / "config.json").write_text("{}\n")
+    (out / "history.csv").write_text("epoch\n")
+    base = ["--data", small_tsv, *SMALL, "--epochs", "1", "--out", out]
+    proc = run_module("gluon_rnn.train", *base)
+    assert_one_line_error(proc, "config.json, history.csv", "--overwrite")
+    assert "--resume" not in proc.stderr
+    assert (out / "config.json").read_text() == "{}\n"
+    proc = run_module("gluon_rnn.train", *base, "--overwrite")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads((out / "config.json").read_text())["model"]["arch"] == "mean"
