@@ -33,8 +33,9 @@ import numpy as np
 from gluonnlp.data.batchify import Pad, Stack, Tuple
 from mxnet import gluon
 
+from .atomic import atomic_path
 from .errors import ArgumentParser, UserError, run_cli
-from .sources import atomic_path, load_imdb, read_labelled_file
+from .sources import load_imdb, read_labelled_file
 from .text import (PAD, PAD_ID, TRUNCATE, UNK, UNK_ID, encode,  # noqa: F401 (this module's API)
                    load_vocab as read_vocab, tokenize, truncate)
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_path, atomic_write_bytes
 from .errors import ArgumentParser, UserError, run_cli
 from .rundir import incomplete_reason
 from .text import TOKENIZER, TRUNCATE, load_vocab
@@ -148,15 +149,6 @@ def sha256(path):
     return digest.hexdigest()
 
 
-def _atomic_write(path, data):
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def onnx_model(net, metadata=None):
     """The ONNX ModelProto of a hybridized `net`, at opset `OPSET`, dynamic N and T."""
     import mxnet as mx
@@ -195,7 +187,7 @@ def export_run(model_dir, int8=False):
     model = onnx_model(net, {"gluon_rnn.arch": net.config["arch"],
                              "gluon_rnn.params_sha256": params})
     path = model_dir / ONNX_FILE
-    _atomic_write(path, model.SerializeToString())
+    atomic_write_bytes(path, model.SerializeToString())
     written = [path]
     if int8:
         written.append(quantize(path, model_dir / INT8_FILE))
@@ -225,19 +217,14 @@ def quantize(src, dst):
     activations quantized at run time."""
     _need("onnxruntime")
     dst = Path(dst)
-    tmp = dst.with_name(f".{dst.name}.tmp{os.getpid()}")
-    try:
-        with _int4_names():
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-            # its advice to pre-process first is for calibrated (static) quantization
-            logging.disable(logging.WARNING)
-            try:
-                quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8)
-            finally:
-                logging.disable(logging.NOTSET)
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(dst) as tmp, _int4_names():
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        # its advice to pre-process first is for calibrated (static) quantization
+        logging.disable(logging.WARNING)
+        try:
+            quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8)
+        finally:
+            logging.disable(logging.NOTSET)
     return dst
 
 

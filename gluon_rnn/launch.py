@@ -39,6 +39,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from .atomic import atomic_write_text
 from .errors import ArgumentParser, UserError, run_cli
 
 # Forwarded to remote hosts when set here: they change how ps-lite or MXNet behave.
@@ -293,10 +294,7 @@ def supervise(specs, grace=5.0, pid_file=None, verbose=False):
                 break
             job.start(spec)
         if pid_file:
-            tmp = f"{pid_file}.tmp{os.getpid()}"
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(job.pids(), f)
-            os.replace(tmp, pid_file)
+            atomic_write_text(pid_file, json.dumps(job.pids()))
         return job.wait(grace)
     finally:
         # A second Ctrl-C must not cut the teardown short.

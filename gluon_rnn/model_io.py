@@ -21,6 +21,7 @@ from pathlib import Path
 
 import mxnet as mx
 
+from .atomic import atomic_path, atomic_save, atomic_write_json, atomic_write_text  # noqa: F401 (re-exported)
 from .blocks import ARCHITECTURES, build_model
 from .data import TRUNCATE, load_vocab, save_vocab
 from .errors import UserError
@@ -28,35 +29,6 @@ from .rundir import incomplete_reason
 from .text import TOKENIZER, encode_texts  # noqa: F401 (this module's API)
 
 CONFIG_FORMAT = 1
-
-
-def _tmp_name(path):
-    path = Path(path)
-    return path.with_name(f".{path.name}.tmp{os.getpid()}")
-
-
-def atomic_write_text(path, text):
-    tmp = _tmp_name(path)
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def atomic_write_json(path, obj):
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
-
-
-def atomic_save(path, save):
-    """`save(tmp_path)` writes the file; it is renamed to `path` only once complete."""
-    tmp = _tmp_name(path)
-    try:
-        save(str(tmp))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def model_config(net, label_names, max_len, truncate="head", data=None):
@@ -94,10 +66,18 @@ def export_symbol(out, net, example_batch):
     builds the graph that is exported."""
     out = Path(out)
     net(*example_batch)
-    tmp_prefix = str(out / f".model.tmp{os.getpid()}")
-    net.export(tmp_prefix)
-    os.replace(f"{tmp_prefix}-symbol.json", out / "model-symbol.json")
-    os.replace(f"{tmp_prefix}-0000.params", out / "model-0000.params")
+    # net.export names its two files after one prefix; each is then committed on its own.
+    prefix = out / f".model.tmp{os.getpid()}"
+    written = {"model-symbol.json": Path(f"{prefix}-symbol.json"),
+               "model-0000.params": Path(f"{prefix}-0000.params")}
+    try:
+        net.export(str(prefix))
+        for name, exported in written.items():
+            with atomic_path(out / name) as tmp:
+                os.replace(exported, tmp)
+    finally:
+        for exported in written.values():
+            exported.unlink(missing_ok=True)
 
 
 def _read_json(path):

@@ -159,7 +159,7 @@ def incomplete_reason(model_dir):
 
 
 # What a run writes, and nothing else: only these are ever replaced or removed in a run
-# directory. Temporary files are `.NAME.tmpPID` (model_io) and `.model.tmpPID-...` (export).
+# directory. Temporary files are `.NAME.tmpPID` (atomic) and `.model.tmpPID-...` (export_symbol).
 RUN_FILES = ("config.json", "vocab.json", "model.params", "model-symbol.json",
              "model-0000.params", "metrics.json", "history.csv", "learning_curves.png",
              "confusion_matrix.png", "seen.txt", "model.onnx", "model-int8.onnx")

@@ -33,6 +33,7 @@ from pathlib import Path
 import gluonnlp as nlp
 import numpy as np
 
+from .atomic import atomic_path
 from .errors import UserError
 from .text import check_encoding, clean_text, decode_bytes  # noqa: F401 (this module's API)
 
@@ -179,25 +180,6 @@ def read_labelled_file(path, text_column=None, label_column=None, encoding=None)
 def default_data_dir():
     """Where datasets are cached: `$GLUON_RNN_DATA`, else `~/.cache/gluon_rnn`."""
     return Path(os.environ.get("GLUON_RNN_DATA") or Path.home() / ".cache" / "gluon_rnn")
-
-
-def _tmp_path(path):
-    """A name in the same directory, so that `os.replace` onto `path` is atomic."""
-    path = Path(path)
-    return path.with_name(f".{path.name}.tmp{os.getpid()}")
-
-
-@contextlib.contextmanager
-def atomic_path(path):
-    """Yield a temporary path to write; rename it onto `path` only if the block completes,
-    so an interrupted write never leaves a half file under the final name."""
-    tmp = _tmp_path(path)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def write_imdb_cache(path, records, origin):
