@@ -53,6 +53,14 @@ ROWS = [
          script="benchmarks/ngram_baseline.py", args=["--ngrams", "3"], seeds=[0]),
     dict(name="make-run", table="imdb", what="`make run` (the defaults)",
          args=["--arch", "mean"], seeds=[0, 1, 2]),
+    # the recurrent model next to the n-gram model: the make-run row's run directories (run
+    # that row first), each seed's trigram model fitted on that seed's split. Its training
+    # time is the run's and the n-gram model's; its wall time, the averaging command's alone.
+    dict(name="ensemble-make-run", table="imdb",
+         what="`make run`'s model and the trigram model, their log-odds averaged with a "
+              "weight chosen on valid",
+         script="benchmarks/ensemble.py",
+         args=["--model", "runs/results/make-run-seed{seed}", "--ngrams", "3"], seeds=[0, 1, 2]),
     # the make-run row's model exported to ONNX: MXNet's, float32's and int8's accuracy on the
     # same reviews under `models` in the record (runs under runs/results/, as results.py writes them)
     dict(name="make-run-onnx-int8", table="imdb",
