@@ -133,6 +133,9 @@ def read_state(out):
         raise UserError(f"{path}: damaged checkpoint ({err})") from None
     if not isinstance(state, dict):
         raise UserError(f"{path}: damaged checkpoint (not a JSON object)")
+    for key in ("config", "data_fingerprint"):   # what a resume is checked against
+        if not isinstance(state.get(key), dict):
+            raise UserError(f"{path}: damaged checkpoint (no {key!r})")
     return state
 
 
@@ -170,8 +173,6 @@ def resume_config(cfg, given, saved):
     fields in `RESUME_MAY_CHANGE` that were `given`. A given field outside of them whose value
     differs from the saved one raises UserError naming the flag and both values. `data` is
     compared by content afterwards (`rundir.same_data`): the same file may have moved."""
-    if not saved:   # a checkpoint of an older version, which did not record its settings
-        return cfg
     values = {}
     for f in dataclasses.fields(cfg):
         name, value = f.name, getattr(cfg, f.name)

@@ -73,8 +73,8 @@ def _which_data(args, run):
     if args.dataset or args.data:
         return args.dataset, args.data
     if not run:
-        raise UserError(f"{args.model}: this model directory does not record its data (an "
-                        f"older version wrote it): give --dataset or --data")
+        raise UserError(f"{args.model}: this model directory does not record its data: "
+                        f"give --dataset or --data")
     if not run.get("data"):
         return run["dataset"], None
     data, where = run["data"], run.get("data_path")
@@ -90,7 +90,7 @@ def load_examples(args, run):
     """(corpus, examples, split) as the flags and the run's record ask."""
     dataset, data = _which_data(args, run)
     recorded = (run or {}).get("fingerprint")
-    same = None   # unknown: a directory of an older version records no data
+    same = None   # unknown: save_model_dir without `data` records none
     if recorded and data is not None:
         same = rundir.same_data(rundir.data_fingerprint(data), recorded)
     elif recorded:
@@ -140,12 +140,12 @@ def load_examples(args, run):
 
 def _seen(args, examples):
     """(examples to score, how many of them the run trained or validated on): all of them
-    with a note, or with --unseen the others only. The count is None for a run directory of
-    an older version, which records no digests of its texts."""
+    with a note, or with --unseen the others only. The count is None for a model directory
+    that records no digests of its texts (one save_model_dir wrote, not a run)."""
     path = Path(args.model) / rundir.SEEN_FILE
     if not path.is_file():
         if args.unseen:
-            raise UserError(f"{path}: missing (an older version wrote this run), so --unseen "
+            raise UserError(f"{path}: missing (this directory is not a run's), so --unseen "
                             f"cannot tell which texts it trained on")
         return examples, None
     try:

@@ -143,9 +143,6 @@ def incomplete_reason(model_dir):
     resume = f"continue it with `python -m gluon_rnn.train --resume --out {model_dir}`"
     committed = (model_dir / "checkpoint" / "state.json").exists()
     if (model_dir / MARKER).exists():
-        if committed and not (model_dir / "model.params").exists():
-            # a directory of an older version, which wrote config.json before training
-            return f"{model_dir / 'model.params'}: missing: training has not finished? {resume}"
         return None
     holder = _live_holder(model_dir / LOCK_NAME)
     if holder:

@@ -95,8 +95,7 @@ class Config:
 
 def _history_csv(history):
     buf = io.StringIO()
-    # the union of the rows' keys, in order: a run resumed from an older version adds some
-    fields = list(dict.fromkeys(k for row in history for k in row)) or ["epoch"]
+    fields = list(history[0]) if history else ["epoch"]
     writer = csv.DictWriter(buf, fieldnames=fields)
     writer.writeheader()
     writer.writerows(history)
@@ -300,7 +299,7 @@ def run(cfg, given=None):
         # checked once merged: a flag left out (--data) is the saved run's, not its default
         saved = read_state(out)
         chosen = _chosen_fields(cfg) if given is None else set(given)
-        cfg = resume_config(cfg, chosen, saved.get("config"))
+        cfg = resume_config(cfg, chosen, saved["config"])
         if cfg.data and "data" not in chosen:
             cfg = dataclasses.replace(cfg, data=_saved_data_path(cfg.data, saved))
     options.check_config(cfg)
@@ -334,7 +333,7 @@ def _run(cfg, out, saved, ctx, kv, rank, num_workers):
     seed_everything(cfg.seed)
     corpus, vocab, loaders, num_batches = prepare_data(cfg, rank, num_workers)
     fingerprint = rundir.data_fingerprint(cfg.data, corpus)
-    recorded = (saved or {}).get("data_fingerprint")
+    recorded = saved and saved["data_fingerprint"]
     if recorded and not rundir.same_data(fingerprint, recorded):
         given = f"--data {cfg.data}" if cfg.data else f"--dataset {corpus.dataset}"
         raise UserError(f"{given} is not the data the run in {out} was trained on "

@@ -106,18 +106,20 @@ def test_resume_config_keeps_given_changes_only_where_allowed():
         resume_config(Config(batch_size=8, out="x", resume=True), {"batch_size", "out"}, saved)
 
 
-def test_resume_of_an_older_checkpoint_with_another_model_is_one_line(lstm_run, tiny_tsv,
-                                                                      tmp_path):
-    """A checkpoint of an earlier version records no settings: a mismatching model then
-    reaches MXNet, whose AssertionError becomes one line naming the checkpoint."""
-    out = tmp_path / "old"
+def test_a_checkpoint_that_records_no_settings_is_damaged(lstm_run, tiny_tsv, tmp_path):
+    """A resume is checked against the run's settings and data: without them it would go
+    on unchecked, so it stops in one line naming the file, and writes nothing."""
+    out = tmp_path / "damaged"
     shutil.copytree(lstm_run, out)
-    state = json.loads((out / "checkpoint" / "state.json").read_text())
-    del state["config"], state["data_fingerprint"]
-    (out / "checkpoint" / "state.json").write_text(json.dumps(state))
-    proc = run_module("gluon_rnn.train", "--resume", "--arch", "gru", "--data", tiny_tsv,
-                      "--epochs", "3", "--out", out, *SMALL)
-    assert_exit_2(proc, str(out / "checkpoint"), "not one of this model")
+    path = out / "checkpoint" / "state.json"
+    state = json.loads(path.read_text())
+    del state["config"]
+    path.write_text(json.dumps(state))
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in out.rglob("*"))
+    proc = run_module("gluon_rnn.train", "--resume", "--data", tiny_tsv, "--epochs", "3",
+                      "--out", out, *SMALL)
+    assert_exit_2(proc, str(path), "damaged checkpoint (no 'config')")
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in out.rglob("*")) == before
 
 
 def test_resume_needs_the_run_directory(tiny_tsv):
