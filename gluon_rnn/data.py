@@ -126,7 +126,7 @@ def text_digests(texts):
             for t in texts]
 
 
-def _split(records, rng):
+def _train_valid_test(records, rng):
     """(train, valid, test) as (text, label) lists, shuffled by `rng`. IMDB records carry
     their half ("train" / "test") and valid is carved from train; a file's records carry
     none and are split 80/10/10."""
@@ -197,7 +197,7 @@ def load_corpus(dataset=None, data=None, text_column=None, label_column=None, da
     rng = np.random.RandomState(seed)
     if limit is not None and limit < len(kept):
         kept = [kept[i] for i in sorted(rng.permutation(len(kept))[:limit])]
-    train, valid, test = _split(kept, rng)
+    train, valid, test = _train_valid_test(kept, rng)
     return Corpus(train=train, valid=valid, test=test, label_names=names,
                   num_classes=len(names), source=source, dataset=name,
                   num_examples=len(records), num_distinct=num_distinct,

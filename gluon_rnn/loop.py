@@ -36,7 +36,7 @@ def seed_everything(seed):
     mx.random.seed(seed)          # initialisation and dropout, every device
 
 
-def _split(batch, ctx):
+def _to_devices(batch, ctx):
     """Each of (tokens, valid_length, label) cut along N into one slice per device. A batch
     with fewer examples than devices (the last of a bucket can hold one) goes to its first N
     devices: `split_and_load` cannot make an empty slice."""
@@ -60,7 +60,7 @@ def train_epoch(net, loader, loss_fn, trainer, ctx, clip=5.0, num_batches=None, 
         if i >= total:
             break
         tokens, valid_length, label = batch
-        parts = _split(batch, ctx)
+        parts = _to_devices(batch, ctx)
         with autograd.record():
             if getattr(net, "has_extra_loss", False):
                 # a term of the architecture's own (attention's penalty), from the same pass

@@ -1,4 +1,4 @@
-"""The one training loop every architecture shares, and its command line.
+"""One training run, end to end, for every architecture, and its command line.
 
     python -m gluon_rnn.train --arch lstm                       # IMDB, sensible defaults
     python -m gluon_rnn.train --arch bilstm --data my.tsv --epochs 3 --out runs/mine
