@@ -33,6 +33,7 @@ NOTEBOOKS = {
     "05_attention_read.ipynb": (2, 9),      # three penalty weights, three seeds each
     "06_gradients_through_time.ipynb": (5, 0),
     "07_seq2seq.ipynb": (2, 0),
+    "08_word_order.ipynb": (2, 5),
 }
 
 
