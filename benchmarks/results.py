@@ -4,7 +4,8 @@
     python benchmarks/results.py --only make-run               # run one row (all its seeds)
     python benchmarks/results.py --only mean-whole --seeds 1   # one seed of one row
     python benchmarks/results.py --only bilstm-meanmax-256x256 --jobs 2   # 2 seeds at once
-    python benchmarks/results.py --tables --readme README.md   # and paste them into README.md
+    python benchmarks/results.py --tables --readme README.md --page docs/results.md
+                                   # and paste them: the short table and the full ones
     python benchmarks/results.py                               # every row: hours
     make results ARGS="--only ngram-baseline"
 
@@ -15,10 +16,9 @@ to benchmarks/results/NAME.json, which is committed: test accuracy, test size, e
 kept epoch, training and wall seconds, the commit, the date, the machine and how busy it was,
 and a fingerprint of the split (`gluon_rnn.data.split_fingerprint`).
 
-The tables show, for each row, the mean and spread over its seeds and when, where and on which
-commit it was measured. A seed counts only when its record matches the row's command today
-and the split it was measured on is today's split; a row with no such seed reads "not
-measured on this split", whatever older figures exist.
+The tables (results_tables.py) show each row's mean and spread over its seeds, and when, where
+and on which commit it was measured. A seed counts only when its record matches the row's
+command and split today; a row with none reads "not measured on this split".
 
 `--jobs N` runs N of the chosen runs at once, each with OMP_NUM_THREADS = physical cores // N
 (at least 1): more tokens/s in all where one run does not keep every core busy (the bench's
@@ -46,12 +46,11 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from gluon_rnn import physical_cores  # noqa: E402
 from gluon_rnn.errors import ArgumentParser, UserError, run_cli  # noqa: E402
-from gluon_rnn.model_io import atomic_write_json, atomic_write_text  # noqa: E402
+from gluon_rnn.model_io import atomic_write_json  # noqa: E402
+from results_tables import (BEGIN, END, format_cells, markdown, page_parts, paste,  # noqa: E402
+                            same_config)
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-NOT_MEASURED = "not measured on this split"
-# the README's tables sit between these two lines; `--readme` replaces what is between them
-BEGIN, END = "<!-- results.py --tables: begin -->", "<!-- results.py --tables: end -->"
 
 
 # ---------------------------------------------------------------- rows
@@ -165,14 +164,8 @@ def split_of(row, seed):
 
 def machine():
     """The CPU model and the number of CPUs this process may use."""
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = " ".join(line.split(":", 1)[1].split())
-                break
-    except OSError:
-        pass
+    from speed.machine import machine_info
+    model = " ".join(str(machine_info()["cpu"] or "unknown CPU").split())
     return f"{model}, {len(os.sched_getaffinity(0))} CPUs"
 
 
@@ -295,15 +288,6 @@ def record_lock(results):
 
 # ---------------------------------------------------------------- tables
 
-def same_config(recorded, config):
-    """Whether a recorded configuration is today's. Every value the record holds must be
-    today's (a default that changed since makes it stale); a setting the record lacks was
-    added to the trainer later, and a new setting's default keeps the earlier behaviour."""
-    if recorded is None or config is None:
-        return recorded == config
-    return all(config.get(k) == v for k, v in recorded.items())
-
-
 def current(row, record):
     """{seed: measurement} of the row's seeds measured with its command on today's split."""
     kept = {}
@@ -316,96 +300,24 @@ def current(row, record):
     return kept
 
 
-def _span(values, fmt):
-    lo, hi = min(values), max(values)
-    return fmt(lo) if fmt(lo) == fmt(hi) else f"{fmt(lo)}-{fmt(hi)}"
-
-
-def _seconds(values):
-    """'48 s', '2.5-3.1 min': seconds up to two minutes, minutes beyond."""
-    if max(values) < 120:
-        return _span(values, lambda v: f"{v:.1f}" if v < 10 else f"{v:.0f}") + " s"
-    return _span([v / 60 for v in values], "{:.1f}".format) + " min"
-
-
 def row_cells(row, record):
-    """(test accuracy, time, measured) cells of one row."""
+    """The cells of one row (`results_tables.format_cells`) from its counted seeds."""
     split = split_of(row, row["seeds"][0])
     if isinstance(split, UserError):
-        return f"not measured: {split}", "", ""
-    kept = current(row, record)
-    if not kept:
-        return NOT_MEASURED, "", ""
-    accs = [kept[s]["test_accuracy"] for s in kept]
-    per_seed = ", ".join(f"{s}: {kept[s]['test_accuracy']:.4f}" for s in kept)
-    num_test = _span([m["num_test"] for m in kept.values()], "{:,}".format)
-    if len(accs) > 1:
-        acc = (f"**{statistics.mean(accs):.4f}** ± {statistics.stdev(accs):.4f} (mean ± s.d. "
-               f"over seeds {per_seed}; {num_test} test texts)")
-    else:
-        acc = f"**{accs[0]:.4f}** (seed {per_seed}; {num_test} test texts)"
-    missing = [s for s in row["seeds"] if s not in kept]
-    if missing:
-        acc += f"; seed{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))} " \
-               f"{NOT_MEASURED}"
-    ms = list(kept.values())
-    parts = []
-    if ms[0].get("epochs") is not None:
-        epochs = _span([m["epochs"] for m in ms], str)
-        parts.append(f"{epochs} epoch{'' if epochs == '1' else 's'} "
-                     f"(kept {_span([m['best_epoch'] for m in ms], str)})")
-    parts.append(f"{_seconds([m['train_seconds'] for m in ms])} training")
-    parts.append(f"{_seconds([m['wall_seconds'] for m in ms])} wall")
-    loads = [x for m in ms for x in m["load_average"]]
-    threads = _span([str(m.get("omp_num_threads", "unset")) for m in ms], str)
-    at_once = max(m.get("runs_at_once", 1) for m in ms)
-    in_order = sorted(ms, key=lambda m: m["date"])
-    commits = ", ".join(dict.fromkeys(f"`{m['commit']}`" for m in in_order))
-    when = (f"{_span([m['date'][:10] for m in ms], str)}, {commits}, "
-            f"{ms[0]['machine']}, OMP_NUM_THREADS {threads}, "
-            + (f"{at_once} runs at once, " if at_once > 1 else "")
-            + f"load {_span(loads, '{:.1f}'.format)}")
-    return acc, ", ".join(parts), when
+        return {"acc": f"not measured: {split}", "short_acc": f"not measured: {split}",
+                "time": "", "measured": ""}
+    return format_cells(row, current(row, record))
 
 
-def tables(rows, titles, results):
-    """The README's Markdown tables, one per title, rows in their listed order."""
-    out = []
-    for key, title in titles.items():
-        chosen = [r for r in rows if r["table"] == key]
-        if not chosen:
-            continue
-        out += [f"**{title}**", "",
-                "| row | command | test accuracy | time | measured |", "|---|---|---|---|---|"]
-        for row in chosen:
-            acc, took, when = row_cells(row, read_record(results, row))
-            seeds = ", ".join(map(str, row["seeds"]))
-            out.append(f"| {row['what']} | `{shown(row)}` (`--seed` {seeds}) | {acc} | {took} "
-                       f"| {when} |")
-        out.append("")
-    return "\n".join(out)
+def tables(rows, titles, results, brief=False):
+    """The Markdown tables of the records in `results`: in full (docs/results.md), or the
+    README's one short table of the rows marked `readme`."""
+    cells = [(row, row_cells(row, read_record(results, row))) for row in rows
+             if not brief or row.get("readme")]
+    return markdown(cells, titles, shown, brief=brief)
 
 
-def readme_parts(readme):
-    """(what comes up to the BEGIN line, what comes from the END line on) of the file
-    `readme`, or a one-line error."""
-    path = Path(readme)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    except OSError as err:
-        raise UserError(f"{path}: cannot read ({err.strerror or err})") from None
-    marks = [i for i, line in enumerate(lines) if line.strip() in (BEGIN, END)]
-    if [lines[i].strip() for i in marks] != [BEGIN, END]:
-        raise UserError(f"{path}: expected one line {BEGIN} and, after it, one line {END}")
-    return "".join(lines[:marks[0] + 1]), "".join(lines[marks[1]:])
-
-
-def paste(readme, text):
-    """Put `text` between the BEGIN and END lines of `readme`: the file is written whole or
-    not at all."""
-    head, tail = readme_parts(readme)
-    atomic_write_text(readme, head + text.rstrip("\n") + "\n\n" + tail)
-
+readme_parts = page_parts   # the README is one of the pages the tables are pasted into
 
 # ---------------------------------------------------------------- command line
 
@@ -421,8 +333,11 @@ def main(argv=None):
     parser.add_argument("--tables", action="store_true",
                         help="print the tables, run nothing (default: off)")
     parser.add_argument("--readme", metavar="FILE",
-                        help=f"also write the tables into FILE, between its lines {BEGIN} "
-                             f"and {END}")
+                        help=f"also write the short table (rows marked readme) into FILE, "
+                             f"between its lines {BEGIN} and {END}")
+    parser.add_argument("--page", metavar="FILE",
+                        help="also write the full tables into FILE, between the same lines "
+                             "(docs/results.md)")
     parser.add_argument("--list", action="store_true",
                         help="print each row's name and command (default: off)")
     parser.add_argument("--rows", help="a JSON row list (default: benchmarks/results_rows.py)")
@@ -435,8 +350,9 @@ def main(argv=None):
     args.runs, args.results = (str(Path(p).resolve()) for p in (args.runs, args.results))
     if args.jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {args.jobs}")
-    if args.readme:
-        readme_parts(args.readme)    # a wrong file is said now, not after hours of runs
+    for page in (args.readme, args.page):
+        if page:
+            page_parts(page)    # a wrong file is said now, not after hours of runs
     rows, titles = load_rows(args.rows)
     chosen = rows
     if args.only:
@@ -464,8 +380,10 @@ def main(argv=None):
             failures = [(status, message) for status, message in done if status]
     text = tables(rows, titles, args.results)
     print(text)
+    if args.page:
+        paste(args.page, text)
     if args.readme:
-        paste(args.readme, text)
+        paste(args.readme, tables(rows, titles, args.results, brief=True))
     if failures:
         # one error line, the last failure; the others were said as they happened. A row whose
         # command is bad input (its run exits 2) is the row list's fault: exit 2 as well.

@@ -11,6 +11,8 @@ A row is data only:
     script  (optional) a script run with the project's Python instead of the trainer; it takes
             --seed and --out too and writes OUT/metrics.json
     seeds   the seeds the row is measured with; the table shows their mean and spread
+    readme  (optional) True for the rows of the README's one short table; every row is in the
+            full tables of docs/results.md
 
 Every hyper-parameter a row depends on is spelled out, so a row keeps its meaning when the
 defaults move; the `make run` row is the exception, on purpose: it is whatever `make run`
@@ -45,25 +47,25 @@ TABLES = {
 }
 
 ROWS = [
-    dict(name="ngram-baseline", table="imdb",
+    dict(name="ngram-baseline", readme=True, table="imdb",
          what="the baseline: NB-weighted binary uni+bigrams, logistic regression (NBSVM-style)",
          script="benchmarks/ngram_baseline.py", args=[], seeds=[0]),
-    dict(name="ngram-trigrams", table="imdb",
+    dict(name="ngram-trigrams", readme=True, table="imdb",
          what="the same with trigrams: NB-weighted binary uni+bi+trigrams",
          script="benchmarks/ngram_baseline.py", args=["--ngrams", "3"], seeds=[0]),
-    dict(name="make-run", table="imdb", what="`make run` (the defaults)",
+    dict(name="make-run", readme=True, table="imdb", what="`make run` (the defaults)",
          args=["--arch", "mean"], seeds=[0, 1, 2]),
     # the recurrent model next to the n-gram model: the make-run row's run directories (run
     # that row first), each seed's trigram model fitted on that seed's split. Its training
     # time is the run's and the n-gram model's; its wall time, the averaging command's alone.
-    dict(name="ensemble-make-run", table="imdb",
+    dict(name="ensemble-make-run", readme=True, table="imdb",
          what="`make run`'s model and the trigram model, their log-odds averaged with a "
               "weight chosen on valid",
          script="benchmarks/ensemble.py",
          args=["--model", "runs/results/make-run-seed{seed}", "--ngrams", "3"], seeds=[0, 1, 2]),
     # the make-run row's model exported to ONNX: MXNet's, float32's and int8's accuracy on the
     # same reviews under `models` in the record (runs under runs/results/, as results.py writes them)
-    dict(name="make-run-onnx-int8", table="imdb",
+    dict(name="make-run-onnx-int8", readme=True, table="imdb",
          what="`make run`'s model in onnxruntime, int8 weights (dynamic quantization)",
          script="benchmarks/onnx_int8.py", args=["--model", "runs/results/make-run-seed{seed}"],
          seeds=[0]),
@@ -82,14 +84,14 @@ ROWS = [
     dict(name="mean-whole-decay-words2", table="imdb",
          what="the decaying-rate row dropping one word in five",
          args=whole("0.3", "0.5", "--word-dropout", "0.2"), seeds=[0, 1, 2]),
-    dict(name="mean-whole-decay-words3", table="imdb",
+    dict(name="mean-whole-decay-words3", readme=True, table="imdb",
          what="the decaying-rate row dropping one word in three",
          args=whole("0.3", "0.5", "--word-dropout", "0.3"), seeds=[0, 1, 2]),
     # the frontier: a bidirectional LSTM pooled by [mean, max], large and regularised; about 11
     # minutes an epoch on 2 cores. Two seeds side by side (--jobs 2) train 1.15x-1.16x the tokens/s
     # of one run on both cores (bench.py --only side). 256 x 512 would take about four times
     # as long an epoch.
-    dict(name="bilstm-meanmax-256x256", table="imdb",
+    dict(name="bilstm-meanmax-256x256", readme=True, table="imdb",
          what="`bilstm-meanmax` 256 x 256, whole reviews, word and embedding dropout",
          args=["--arch", "bilstm-meanmax", "--embed-size", "256", "--hidden-size", "256",
                "--max-len", "800", "--vocab-size", "30000", "--dropout", "0.5",
@@ -126,7 +128,8 @@ ROWS = [
     dict(name="umich-post", table="umich",
          what="the post's protocol (random split, duplicates kept)",
          args=["--arch", "lstm", "--data", UMICH, "--no-dedup"] + EARLIER, seeds=[0, 1, 2]),
-    dict(name="umich-dedup", table="umich", what="de-duplicated (1,349 distinct sentences)",
+    dict(name="umich-dedup", readme=True, table="umich",
+         what="de-duplicated (1,349 distinct sentences)",
          args=["--arch", "lstm", "--data", UMICH] + EARLIER[:-1] + ["10", "--patience", "3"],
          seeds=[0, 1, 2]),
 ]

@@ -202,19 +202,30 @@ def test_results_bad_input_is_one_error_line(sentences, tmp_path, case):
         assert (tmp_path / "README.md").read_text() == "# a README without the markers\n"
 
 
-def test_results_readme_gets_the_tables_between_its_markers(sentences, tmp_path):
-    row = dict(name="tiny-never", table="tiny", what="never run", seeds=[0],
-               args=["--arch", "mean", "--data", str(sentences)] + ONE_EPOCH)
-    rows_file = write_rows(tmp_path / "rows.json", [row])
-    readme = tmp_path / "README.md"
+def test_results_pastes_the_short_table_into_the_readme_and_the_full_ones_into_the_page(
+        sentences, tmp_path):
+    shown_row = dict(name="tiny-never", table="tiny", what="never run", seeds=[0], readme=True,
+                     args=["--arch", "mean", "--data", str(sentences)] + ONE_EPOCH)
+    page_only = dict(shown_row, name="tiny-page-only", what="only on the page", readme=False)
+    rows_file = write_rows(tmp_path / "rows.json", [shown_row, page_only])
+    readme, page = tmp_path / "README.md", tmp_path / "results.md"
     before, after = "# Title\n\nSome prose.\n", "\nMore prose.\n"
-    readme.write_text(f"{before}{results_py.BEGIN}\nan old table\n{results_py.END}\n{after}")
+    for path in (readme, page):
+        path.write_text(f"{before}{results_py.BEGIN}\nan old table\n{results_py.END}\n{after}")
     for _ in range(2):   # a second paste replaces the first
-        proc = results(tmp_path, rows_file, "--tables", "--readme", readme)
+        proc = results(tmp_path, rows_file, "--tables", "--readme", readme, "--page", page)
         assert proc.returncode == 0, proc.stderr[-2000:]
-        assert readme.read_text() == (f"{before}{results_py.BEGIN}\n{proc.stdout.rstrip()}\n\n"
-                                      f"{results_py.END}\n{after}")
-    assert "never run" in proc.stdout and "an old table" not in readme.read_text()
+        assert page.read_text() == (f"{before}{results_py.BEGIN}\n{proc.stdout.rstrip()}\n\n"
+                                    f"{results_py.END}\n{after}")
+        short = readme.read_text()[len(before):-len(after)].splitlines()
+        # the marker lines, the header and its rule, the one row marked readme, a blank line
+        assert short[0] == results_py.BEGIN and short[-1] == results_py.END, short
+        assert short[1] == "| row | command | test accuracy | time |", short
+        assert len(short) == 6 and short[3].startswith("| never run | `python -m gluon_rnn.train"), \
+            short
+        assert "not measured on this split" in short[3] and "OMP_NUM_THREADS" not in short[3]
+    assert "only on the page" in page.read_text() and "only on the page" not in readme.read_text()
+    assert "an old table" not in readme.read_text() + page.read_text()
 
 
 def data_is_here(row):
@@ -226,8 +237,8 @@ def data_is_here(row):
 
 
 def test_the_readme_shows_the_committed_records_of_todays_split(monkeypatch):
-    """The README's tables are what `results.py --tables` prints from benchmarks/results/ for
-    today's rows: no figure typed by hand, none left behind when a row's command changes,
+    """The README's short table and docs/results.md's tables are what `results.py --tables`
+    prints from benchmarks/results/ for today's rows: no figure typed by hand, none left behind when a row's command changes,
     none measured on a split that is not today's. The split is rebuilt from each row's data
     where it is on this machine (IMDB's cache, ../shared); a row whose data is absent is
     taken at its recorded split, and the test says which."""
@@ -244,11 +255,12 @@ def test_the_readme_shows_the_committed_records_of_todays_split(monkeypatch):
         return seeds.get(str(seed), {}).get("split_sha256", "never measured")
 
     monkeypatch.setattr(results_py, "split_of", split_here)
-    head, tail = results_py.readme_parts(REPO / "README.md")
-    shown = (REPO / "README.md").read_text(encoding="utf-8")[len(head):-len(tail)]
-    assert shown == results_py.tables(rows, titles, records).rstrip("\n") + "\n\n", \
-        "README.md's tables are not the records': python benchmarks/results.py --tables " \
-        "--readme README.md"
+    for page, brief in (("README.md", True), ("docs/results.md", False)):
+        head, tail = results_py.readme_parts(REPO / page)
+        shown = (REPO / page).read_text(encoding="utf-8")[len(head):-len(tail)]
+        assert shown == results_py.tables(rows, titles, records, brief=brief).rstrip("\n") \
+            + "\n\n", f"{page}'s tables are not the records': python benchmarks/results.py " \
+            "--tables --readme README.md --page docs/results.md"
     if absent:
         pytest.skip(f"the split was not rebuilt for {', '.join(sorted(absent))}: their data is "
                     f"not on this machine (the rest of the tables match)")
