@@ -119,3 +119,17 @@ def test_profile_groups_split_operator_time_by_purpose():
                       "head (dense layers, loss)": 0.25,
                       "gradient clipping (norms, scale)": 0.125, "other": 0.0625}
     assert list(groups)[0] == "fused RNN (forward, backward)"   # largest first
+
+
+def test_the_peak_counts_full_avx512_units_except_on_zen4():
+    """Zen 4 (AMD family 25) splits an AVX-512 instruction into two 256-bit halves; Zen 5
+    (family 26) and Intel do not: 16 FP32 lanes per unit there, 8 on Zen 4."""
+    sys.path.insert(0, str(BENCH.parent))
+    from speed.machine import fp32_peak
+    base = {"simd_flags": ["avx2", "fma", "avx512f"], "mhz": 1000.0, "cores": 1}
+    lanes = {}
+    for name, vendor, family in (("zen4", "AuthenticAMD", "25"), ("zen5", "AuthenticAMD", "26"),
+                                 ("intel", "GenuineIntel", "6")):
+        peak, _ = fp32_peak(dict(base, vendor=vendor, family=family), fma_units=1)
+        lanes[name] = peak / (2 * 1e9)   # 1 core, 1 unit, 2 flops per FMA, 1 GHz
+    assert lanes == {"zen4": 8, "zen5": 16, "intel": 16}, lanes

@@ -63,9 +63,11 @@ def machine_info():
 
 def fp32_peak(info, fma_units):
     """cores x FMA units x SIMD lanes x 2 flops per FMA x clock, and the line that shows it.
-    AMD's Zen 4 runs AVX-512 as two 256-bit halves, so its lanes count as 8 per unit."""
+    AMD's Zen 4 (family 25) runs AVX-512 as two 256-bit halves, so its lanes count as 8 per
+    unit; Zen 5 (family 26) has full 512-bit units, so they count as 16, as on Intel."""
     flags = set(info["simd_flags"])
-    if "avx512f" in flags and info["vendor"] != "AuthenticAMD":
+    halves = info["vendor"] == "AuthenticAMD" and int(info.get("family") or 0) < 26
+    if "avx512f" in flags and not halves:
         lanes, isa = 16, "AVX-512"
     elif "avx2" in flags or "avx" in flags:
         lanes, isa = 8, "AVX2" if "avx2" in flags else "AVX"
