@@ -578,6 +578,7 @@ def test_script_flag_errors_are_one_line_and_help_shows_defaults(tmp_path, path)
 
 
 def test_ngram_baseline_takes_the_encoding_its_error_suggests(tmp_path):
+    pytest.importorskip("sklearn", reason="benchmark-only dependency (see benchmarks/README.md)")
     path = tmp_path / "cp1252.tsv"
     rows = make_sentences(60)
     path.write_bytes("".join(f"{y}\t{t} caf\u00e9\n" for y, t in rows).encode("cp1252"))
