@@ -36,7 +36,8 @@ import ngram_baseline  # noqa: E402
 from gluon_rnn import evaluate as gevaluate  # noqa: E402
 from gluon_rnn.data import split_fingerprint, tokenize  # noqa: E402
 from gluon_rnn.errors import ArgumentParser, UserError, run_cli  # noqa: E402
-from gluon_rnn.model_io import (atomic_write_json, atomic_write_text, encode_texts,  # noqa: E402
+from script_out import claim_out, write_out  # noqa: E402
+from gluon_rnn.model_io import (atomic_write_text, encode_texts,  # noqa: E402
                                 load_model_dir)
 
 WEIGHTS = np.round(np.linspace(0, 1, 21), 2)
@@ -183,6 +184,8 @@ def main(argv=None):
                                            "~/.cache/gluon_rnn)")
     parser.add_argument("--out", help="also write the result to OUT/metrics.json")
     args = parser.parse_args(argv)
+    # said now, before any work
+    out = claim_out(args.out, "ensemble.py", extra=("test_predictions.csv",))
     if args.ngrams < 1:
         raise UserError(f"--ngrams must be at least 1, got {args.ngrams}")
     if "{seed}" in args.model and args.seed is None:
@@ -199,10 +202,10 @@ def main(argv=None):
     start = time.perf_counter()
     result, scores = ensemble(model, args.ngrams, args.data_dir, args.seed, log)
     result["seconds"] = round(time.perf_counter() - start, 3)
-    if args.out:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        atomic_write_text(Path(args.out) / "test_predictions.csv", predictions_csv(scores))
-        atomic_write_json(Path(args.out) / "metrics.json", result)
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "test_predictions.csv", predictions_csv(scores))
+        write_out(out, "ensemble.py", result)
     print(json.dumps(result))
     return 0
 

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gluon_rnn.data import load_corpus, split_fingerprint, tokenize  # noqa: E402
 from gluon_rnn.errors import ArgumentParser, UserError, run_cli  # noqa: E402
-from gluon_rnn.model_io import atomic_write_json  # noqa: E402
+from script_out import claim_out, write_out  # noqa: E402
 
 C_GRID = (0.25, 1.0, 4.0, 16.0)
 GRAMS = {1: "unigram", 2: "uni+bigram", 3: "uni+bi+trigram"}
@@ -121,6 +121,7 @@ def main(argv=None):
                         help="read every n-gram up to N words (default 2: uni+bigrams)")
     parser.add_argument("--out", help="also write the result to OUT/metrics.json")
     args = parser.parse_args(argv)
+    out = claim_out(args.out, "ngram_baseline.py")   # said now, before any work
     if args.ngrams < 1:
         raise UserError(f"--ngrams must be at least 1, got {args.ngrams}")
     try:
@@ -183,9 +184,8 @@ def main(argv=None):
         "versions": {"python": platform.python_version(), "numpy": np.__version__,
                      "scikit-learn": sklearn.__version__},
     }
-    if args.out:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        atomic_write_json(Path(args.out) / "metrics.json", result)
+    if out:
+        write_out(out, "ngram_baseline.py", result)
     print(json.dumps(result))
     return 0
 

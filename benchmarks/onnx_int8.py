@@ -28,8 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gluon_rnn import evaluate as gevaluate  # noqa: E402
 from gluon_rnn.data import split_fingerprint  # noqa: E402
 from gluon_rnn.errors import ArgumentParser, UserError, run_cli  # noqa: E402
+from script_out import claim_out, write_out  # noqa: E402
 from gluon_rnn.export import INT8_FILE, ONNX_FILE, export_run, load_session  # noqa: E402
-from gluon_rnn.model_io import atomic_write_json, load_model_dir  # noqa: E402
+from gluon_rnn.model_io import load_model_dir  # noqa: E402
 from gluon_rnn.predict import predict_texts, predict_texts_onnx  # noqa: E402
 
 
@@ -99,6 +100,7 @@ def main(argv=None):
                         help="fills {seed} in --model; must be the run's own seed")
     parser.add_argument("--out", help="also write the result to OUT/metrics.json")
     args = parser.parse_args(argv)
+    out = claim_out(args.out, "onnx_int8.py")   # said now, before any work
     if "{seed}" in args.model and args.seed is None:
         raise UserError(f"--model {args.model} holds {{seed}}: give --seed")
     model = args.model.replace("{seed}", str(args.seed))
@@ -108,9 +110,8 @@ def main(argv=None):
     start = time.perf_counter()
     result = score(model, args.seed, log)
     result["seconds"] = round(time.perf_counter() - start, 3)
-    if args.out:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        atomic_write_json(Path(args.out) / "metrics.json", result)
+    if out:
+        write_out(out, "onnx_int8.py", result)
     print(json.dumps(result))
     return 0
 

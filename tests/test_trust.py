@@ -3,6 +3,7 @@ never deletes a user's files, resumes and device splits that change nothing, and
 reported in one line."""
 import csv
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -621,3 +622,33 @@ def test_a_runs_files_without_its_checkpoint_need_overwrite(small_tsv, tmp_path)
     proc = run_module("gluon_rnn.train", *base, "--overwrite")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads((out / "config.json").read_text())["model"]["arch"] == "mean"
+
+
+def test_benchmark_scripts_write_only_into_their_own_output(tmp_path):
+    """`--out` of the scripts results.py runs follows train's rule: a new or empty directory,
+    or the same script's earlier output; a user's metrics.json (or any other file) stops the
+    script before it does any work, and is left as it was."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from script_out import claim_out, write_out
+    from gluon_rnn.errors import UserError
+
+    assert claim_out(None, "ngram_baseline.py") is None
+    out = claim_out(tmp_path / "new", "ngram_baseline.py")
+    write_out(out, "ngram_baseline.py", {"test_accuracy": 0.5})
+    assert claim_out(out, "ngram_baseline.py") == out            # its own: may be replaced
+    with pytest.raises(UserError, match="not written by ensemble.py"):
+        claim_out(out, "ensemble.py")
+    users = tmp_path / "mine"
+    users.mkdir()
+    (users / "metrics.json").write_text('{"mine": true}\n')
+    with pytest.raises(UserError, match="not written by onnx_int8.py"):
+        claim_out(users, "onnx_int8.py")
+    (users / "notes.txt").write_text("mine too\n")
+    with pytest.raises(UserError, match="holds notes.txt"):
+        claim_out(users, "onnx_int8.py")
+    # through the command line: one error line, before any work, the user's files untouched
+    proc = script(REPO, REPO / "benchmarks" / "onnx_int8.py", "--model", tmp_path / "nowhere",
+                  "--out", users)
+    assert_one_line_error(proc, "holds notes.txt")
+    assert (users / "metrics.json").read_text() == '{"mine": true}\n'
+    assert sorted(p.name for p in users.iterdir()) == ["metrics.json", "notes.txt"]
