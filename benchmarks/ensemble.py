@@ -36,7 +36,7 @@ import ngram_baseline  # noqa: E402
 from gluon_rnn import evaluate as gevaluate  # noqa: E402
 from gluon_rnn.data import split_fingerprint, tokenize  # noqa: E402
 from gluon_rnn.errors import ArgumentParser, UserError, run_cli  # noqa: E402
-from script_out import claim_out, write_out  # noqa: E402
+from script_out import add_run_args, claim_out, run_dir, write_out  # noqa: E402
 from gluon_rnn.model_io import (atomic_write_text, encode_texts,  # noqa: E402
                                 load_model_dir)
 
@@ -173,11 +173,7 @@ def predictions_csv(scores):
 def main(argv=None):
     parser = ArgumentParser(prog="python benchmarks/ensemble.py",
                             description="A run's log-odds averaged with the n-gram model's.")
-    parser.add_argument("--model", required=True,
-                        help="run directory written by gluon_rnn.train ({seed} is replaced "
-                             "by --seed)")
-    parser.add_argument("--seed", type=int,
-                        help="fills {seed} in --model; must be the run's own seed")
+    add_run_args(parser)
     parser.add_argument("--ngrams", type=int, default=2, metavar="N",
                         help="the n-gram model reads every n-gram up to N words")
     parser.add_argument("--data-dir", help="dataset cache (default $GLUON_RNN_DATA or "
@@ -188,13 +184,11 @@ def main(argv=None):
     out = claim_out(args.out, "ensemble.py", extra=("test_predictions.csv",))
     if args.ngrams < 1:
         raise UserError(f"--ngrams must be at least 1, got {args.ngrams}")
-    if "{seed}" in args.model and args.seed is None:
-        raise UserError(f"--model {args.model} holds {{seed}}: give --seed")
     try:
         import sklearn  # noqa: F401
     except ImportError:
         raise UserError(f"scikit-learn is not installed: {ngram_baseline.INSTALL}") from None
-    model = Path(args.model.replace("{seed}", str(args.seed)))
+    model = run_dir(args)
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)

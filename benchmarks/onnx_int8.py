@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gluon_rnn import evaluate as gevaluate  # noqa: E402
 from gluon_rnn.data import split_fingerprint  # noqa: E402
 from gluon_rnn.errors import ArgumentParser, UserError, run_cli  # noqa: E402
-from script_out import claim_out, write_out  # noqa: E402
+from script_out import add_run_args, claim_out, run_dir, write_out  # noqa: E402
 from gluon_rnn.export import INT8_FILE, ONNX_FILE, export_run, load_session  # noqa: E402
 from gluon_rnn.model_io import load_model_dir  # noqa: E402
 from gluon_rnn.predict import predict_texts, predict_texts_onnx  # noqa: E402
@@ -93,17 +93,11 @@ def score(model, seed=None, log=lambda msg: None):
 def main(argv=None):
     parser = ArgumentParser(prog="python benchmarks/onnx_int8.py",
                             description="A run in onnxruntime, float32 and int8, next to MXNet.")
-    parser.add_argument("--model", required=True,
-                        help="run directory written by gluon_rnn.train ({seed} is replaced "
-                             "by --seed)")
-    parser.add_argument("--seed", type=int,
-                        help="fills {seed} in --model; must be the run's own seed")
+    add_run_args(parser)
     parser.add_argument("--out", help="also write the result to OUT/metrics.json")
     args = parser.parse_args(argv)
     out = claim_out(args.out, "onnx_int8.py")   # said now, before any work
-    if "{seed}" in args.model and args.seed is None:
-        raise UserError(f"--model {args.model} holds {{seed}}: give --seed")
-    model = args.model.replace("{seed}", str(args.seed))
+    model = run_dir(args)
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)

@@ -45,3 +45,20 @@ def write_out(out, script, result):
     result["script"] = script
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "metrics.json", result)
+
+
+def add_run_args(parser):
+    """--model RUN_DIR (where `{seed}` stands for --seed, so one results row covers every seed)
+    and --seed."""
+    parser.add_argument("--model", required=True,
+                        help="run directory written by gluon_rnn.train ({seed} is replaced "
+                             "by --seed)")
+    parser.add_argument("--seed", type=int,
+                        help="fills {seed} in --model; must be the run's own seed")
+
+
+def run_dir(args):
+    """The run directory that --model and --seed name."""
+    if "{seed}" in args.model and args.seed is None:
+        raise UserError(f"--model {args.model} holds {{seed}}: give --seed")
+    return Path(args.model.replace("{seed}", str(args.seed)))

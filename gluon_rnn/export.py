@@ -30,7 +30,7 @@ import numpy as np
 
 from .atomic import atomic_path, atomic_write_bytes
 from .errors import ArgumentParser, UserError, run_cli
-from .rundir import incomplete_reason
+from .rundir import model_directory
 from .text import TOKENIZER, TRUNCATE, load_vocab
 
 OPSET = 13
@@ -258,12 +258,7 @@ def load_session(model_dir, runtime="onnx", threads=None):
     model-int8.onnx for runtime "onnx-int8"), vocab.json and config.json; `threads` for
     onnxruntime's operators (None: OMP_NUM_THREADS, as MXNet uses)."""
     ort = _need("onnxruntime")
-    model_dir = Path(model_dir)
-    if not model_dir.is_dir():
-        raise UserError(f"{model_dir}: no such model directory")
-    reason = incomplete_reason(model_dir)
-    if reason:
-        raise UserError(reason)
+    model_dir = model_directory(model_dir)
     config = _read_config(model_dir / "config.json")
     vocab = load_vocab(model_dir / "vocab.json")
     path = model_dir / RUNTIMES[runtime]

@@ -25,7 +25,7 @@ from .atomic import atomic_path, atomic_save, atomic_write_json, atomic_write_te
 from .blocks import ARCHITECTURES, build_model
 from .data import TRUNCATE, load_vocab, save_vocab
 from .errors import UserError
-from .rundir import incomplete_reason
+from .rundir import model_directory
 from .text import TOKENIZER, encode_texts  # noqa: F401 (this module's API)
 
 CONFIG_FORMAT = 1
@@ -127,12 +127,7 @@ def validate_config(config, path):
 
 def load_model_dir(model_dir, ctx=None):
     """(net, vocab, config) from a directory written by `save_model_dir`, hybridized."""
-    model_dir = Path(model_dir)
-    if not model_dir.is_dir():
-        raise UserError(f"{model_dir}: no such model directory")
-    reason = incomplete_reason(model_dir)
-    if reason:
-        raise UserError(reason)
+    model_dir = model_directory(model_dir)
     config_path = model_dir / "config.json"
     config = _read_json(config_path)
     validate_config(config, config_path)

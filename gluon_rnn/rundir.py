@@ -287,3 +287,15 @@ def data_record(cfg, corpus, fingerprint):
             "encoding": cfg.encoding, "limit": cfg.limit, "dedup": not cfg.no_dedup,
             "seed": cfg.seed, "num_train": len(corpus.train), "num_valid": len(corpus.valid),
             "num_test": len(corpus.test)}
+
+
+def model_directory(model_dir):
+    """`model_dir` as a Path once it is a complete model (what predict, evaluate and the
+    export read), else the one-line UserError saying why not and how to go on."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise UserError(f"{model_dir}: no such model directory")
+    reason = incomplete_reason(model_dir)
+    if reason:
+        raise UserError(reason)
+    return model_dir
