@@ -1,27 +1,33 @@
-"""A trained recurrent model and the NB-weighted n-gram model, their log-odds averaged.
+"""Trained recurrent models and the NB-weighted n-gram model, their log-odds averaged.
 
     python benchmarks/ensemble.py --model runs/mean-20261123-101500          # its own split
     python benchmarks/ensemble.py --model runs/results/make-run-seed{seed} --seed 1 --ngrams 3
+    python benchmarks/ensemble.py --model runs/a-seed{seed} runs/b-seed{seed} --seed 1
 
-The n-gram model (`ngram_baseline.py`'s `nbsvm`) is fitted on exactly the split the run was
-trained on: the run's config.json records its data and split, and `gluon_rnn.evaluate`
-rebuilds them. Both models give each review a log-odds of the positive class (the run's two
-logits' difference; the logistic regression's decision function); the ensemble scores
+The n-gram model (`ngram_baseline.py`'s `nbsvm`) is fitted on exactly the split the runs were
+trained on: a run's config.json records its data and split, and `gluon_rnn.evaluate`
+rebuilds them (several runs must share one split). Every model gives each review a log-odds
+of the positive class (a run's two logits' difference; the logistic regression's decision
+function); with one run the ensemble scores
 
     w * rnn + (1 - w) * ngram,     w in 0, 0.05, ..., 1
 
-with the `w` best on the validation split (ties: the lower validation log-loss), then scores
-the test split once. `{seed}` in --model is replaced by --seed, so one results row covers
-every seed of a row whose run directories lie under runs/results/.
+and with several, every mix whose weights are multiples of 0.05 summing to 1. The mix best
+on the validation split (ties: the lower validation log-loss) scores the test split once.
+`{seed}` in --model is replaced by --seed, so one results row covers every seed of a row
+whose run directories lie under runs/results/.
 
-The last line printed is one JSON object: `test_accuracy` of the ensemble, `weight`,
-`train_seconds` (the run's training plus the n-gram model's counting and fitting: what the
-pair cost to train), and each part's own figures under `models`. `--out DIR` also writes it
-to DIR/metrics.json, and each test text's label and log-odds of both models to
-DIR/test_predictions.csv (`index` in the test split, `label`, `rnn`, `ngram`). Two classes
-only; needs scikit-learn, as ngram_baseline.py does.
+The last line printed is one JSON object: `test_accuracy` of the ensemble, `weight` (the
+recurrent models' share of the mix; `weights` has each part's), `train_seconds` (the runs'
+training plus the n-gram model's counting and fitting: what the parts cost to train), and
+each part's own figures under `models`: `rnn` for one run, `rnn1`, `rnn2`, ... for several,
+`ngram`, and `ensemble`. `--out DIR` also writes it to DIR/metrics.json, and each test text's
+label and every part's log-odds to DIR/test_predictions.csv (`index` in the test split,
+`label`, the runs' columns named as under `models`, `ngram`). Two classes only; needs
+scikit-learn, as ngram_baseline.py does.
 """
 import io
+import itertools
 import json
 import sys
 import time
@@ -39,9 +45,6 @@ from gluon_rnn.errors import ArgumentParser, UserError, run_cli  # noqa: E402
 from script_out import add_run_args, claim_out, run_dir, write_out  # noqa: E402
 from gluon_rnn.model_io import (atomic_write_text, encode_texts,  # noqa: E402
                                 load_model_dir)
-
-WEIGHTS = np.round(np.linspace(0, 1, 21), 2)
-
 
 def rnn_log_odds(net, vocab, config, texts, batch_size=256):
     """log p(positive) - log p(negative) of each text, from the model's two logits. Texts are
@@ -69,14 +72,29 @@ def log_loss(log_odds, y):
     return float(np.mean(np.logaddexp(0, -signed)))
 
 
-def choose_weight(rnn, ngram, y):
-    """(w, valid accuracy): the w of `WEIGHTS` whose mix is most accurate on (rnn, ngram, y),
-    the lower log-loss among equals."""
-    def score(w):
-        mix = w * rnn + (1 - w) * ngram
+def simplex(parts, steps=20):
+    """Every tuple of `parts` weights that are multiples of 1/steps and sum to 1, the last
+    part's weight falling first: for two parts (0, 1), (0.05, 0.95), ..., (1, 0)."""
+    for head in itertools.product(range(steps + 1), repeat=parts - 1):
+        if sum(head) <= steps:
+            yield tuple(round(k / steps, 2) for k in (*head, steps - sum(head)))
+
+
+def choose_weights(scores, y):
+    """(weights, valid accuracy): the weights of `simplex` whose mix of `scores` (a list of
+    log-odds arrays) is most accurate on y, the lower log-loss among equals."""
+    def score(weights):
+        mix = sum(w * s for w, s in zip(weights, scores))
         return float(np.mean((mix > 0) == y)), -log_loss(mix, y)
-    best = max(WEIGHTS, key=score)
-    return float(best), score(best)[0]
+    best = max(simplex(len(scores)), key=score)
+    return best, score(best)[0]
+
+
+def choose_weight(rnn, ngram, y):
+    """(w, valid accuracy): the w in 0, 0.05, ..., 1 whose mix w * rnn + (1 - w) * ngram is most
+    accurate on y, the lower log-loss among equals."""
+    (w, _), acc = choose_weights([rnn, ngram], y)
+    return float(w), acc
 
 
 def accuracy(log_odds, y):
@@ -120,60 +138,83 @@ def fit_ngram(corpus, n, log):
     return figures, model.decision_function(features[1]), model.decision_function(features[2])
 
 
-def ensemble(model, ngrams=2, data_dir=None, seed=None, log=lambda msg: None):
-    """Everything the command prints, and the test split's texts, labels and log-odds of
-    both models ({"text": [...], "label": ..., "rnn": ..., "ngram": ...})."""
-    net, vocab, config, corpus, metrics = load_run(model, data_dir, seed)
+def ensemble(models, ngrams=2, data_dir=None, seed=None, log=lambda msg: None):
+    """Everything the command prints, and the test split's texts, labels and every part's
+    log-odds ({"text": [...], "label": ..., "rnn": ..., "ngram": ...}, the runs keyed as
+    under `models`). `models` is one run directory or a list of them."""
+    models = [models] if isinstance(models, (str, Path)) else list(models)
+    names = ["rnn"] if len(models) == 1 else [f"rnn{k}" for k in range(1, len(models) + 1)]
+    runs = [load_run(model, data_dir, seed) for model in models]
+    corpus = runs[0][3]
+    fingerprint = split_fingerprint(corpus)
+    for model, run in zip(models[1:], runs[1:]):
+        if split_fingerprint(run[3]) != fingerprint:
+            raise UserError(f"{model}: trained on another split than {models[0]}; the "
+                            f"ensemble needs one split")
     if not (corpus.train and corpus.valid and corpus.test):
         raise UserError(f"{corpus.dataset}: too few examples to split into train/valid/test")
     y_valid = np.array([y for _, y in corpus.valid])
     y_test = np.array([y for _, y in corpus.test])
     log(f"data: {corpus.dataset}: {len(corpus.train)} train, {len(corpus.valid)} valid, "
-        f"{len(corpus.test)} test (the split of {model})")
-    tick = time.perf_counter()
-    rnn_valid = rnn_log_odds(net, vocab, config, [t for t, _ in corpus.valid])
-    rnn_test = rnn_log_odds(net, vocab, config, [t for t, _ in corpus.test])
-    rnn = {"test_accuracy": round(accuracy(rnn_test, y_test), 6),
-           "valid_accuracy": round(accuracy(rnn_valid, y_valid), 6),
-           "seconds": metrics.get("train_seconds")}
-    log(f"rnn ({config['model']['arch']}): test accuracy {rnn['test_accuracy']:.4f} "
-        f"({time.perf_counter() - tick:.1f} s to score valid and test)")
+        f"{len(corpus.test)} test (the split of {models[0]})")
+    parts, valid, test = {}, [], []
+    for name, (net, vocab, config, _, metrics) in zip(names, runs):
+        tick = time.perf_counter()
+        valid.append(rnn_log_odds(net, vocab, config, [t for t, _ in corpus.valid]))
+        test.append(rnn_log_odds(net, vocab, config, [t for t, _ in corpus.test]))
+        parts[name] = {"test_accuracy": round(accuracy(test[-1], y_test), 6),
+                       "valid_accuracy": round(accuracy(valid[-1], y_valid), 6),
+                       "seconds": metrics.get("train_seconds"),
+                       "arch": config["model"]["arch"]}
+        log(f"{name} ({config['model']['arch']}): test accuracy "
+            f"{parts[name]['test_accuracy']:.4f} ({time.perf_counter() - tick:.1f} s to score "
+            f"valid and test)")
     ngram, ngram_valid, ngram_test = fit_ngram(corpus, ngrams, log)
     log(f"ngram (NB-weighted, up to {ngrams}-grams): test accuracy "
         f"{ngram['test_accuracy']:.4f} ({ngram['seconds']:.1f} s)")
-    weight, valid_acc = choose_weight(rnn_valid, ngram_valid, y_valid)
-    mix = weight * rnn_test + (1 - weight) * ngram_test
+    weights, valid_acc = choose_weights(valid + [ngram_valid], y_valid)
+    mix = sum(w * s for w, s in zip(weights, test + [ngram_test]))
+    weight = round(sum(weights[:-1]), 2)
+    by_part = dict(zip(names + ["ngram"], weights))
     both = {"test_accuracy": round(accuracy(mix, y_test), 6),
-            "valid_accuracy": round(valid_acc, 6), "weight": weight}
-    log(f"ensemble: weight {weight:g} on the rnn (valid accuracy {valid_acc:.4f}): test "
-        f"accuracy {both['test_accuracy']:.4f}")
-    train_seconds = None if rnn["seconds"] is None else round(rnn["seconds"] + ngram["seconds"], 3)
+            "valid_accuracy": round(valid_acc, 6), "weight": weight, "weights": by_part}
+    log(f"ensemble: weights {by_part} (valid accuracy {valid_acc:.4f}): test accuracy "
+        f"{both['test_accuracy']:.4f}")
+    seconds = [parts[name]["seconds"] for name in names]
+    train_seconds = None if None in seconds else round(sum(seconds) + ngram["seconds"], 3)
+    configs = [run[2] for run in runs]
     result = {
         "model": "ensemble", "test_accuracy": both["test_accuracy"], "weight": weight,
+        "weights": by_part,
         "num_test": len(corpus.test), "num_train": len(corpus.train),
         "num_valid": len(corpus.valid), "train_seconds": train_seconds,
-        "models": {"rnn": rnn, "ngram": ngram, "ensemble": both},
-        "run": str(model), "arch": config["model"]["arch"], "max_len": config["max_len"],
+        "models": {**parts, "ngram": ngram, "ensemble": both},
+        "run": str(models[0]) if len(models) == 1 else [str(m) for m in models],
+        "arch": configs[0]["model"]["arch"] if len(models) == 1
+        else [c["model"]["arch"] for c in configs],
+        "max_len": configs[0]["max_len"] if len(models) == 1 else [c["max_len"] for c in configs],
         "ngrams": ngrams,
-        "seed": config["data"].get("seed"), "split_sha256": split_fingerprint(corpus),
+        "seed": configs[0]["data"].get("seed"), "split_sha256": fingerprint,
     }
-    return result, {"text": [t for t, _ in corpus.test], "label": y_test, "rnn": rnn_test,
-                    "ngram": ngram_test}
+    return result, {"text": [t for t, _ in corpus.test], "label": y_test,
+                    **dict(zip(names, test)), "ngram": ngram_test}
 
 
 def predictions_csv(scores):
-    """The test split's labels and both models' log-odds, one line per text, in split order."""
+    """The test split's labels and every part's log-odds, one line per text, in split order."""
+    columns = [k for k in scores if k not in ("text", "label")]
     buf = io.StringIO()
-    buf.write("index,label,rnn,ngram\n")
-    for i, (y, a, b) in enumerate(zip(scores["label"], scores["rnn"], scores["ngram"])):
-        buf.write(f"{i},{int(y)},{a:.4f},{b:.4f}\n")
+    buf.write(",".join(["index", "label", *columns]) + "\n")
+    for i, y in enumerate(scores["label"]):
+        buf.write(",".join([str(i), str(int(y))]
+                           + [f"{scores[k][i]:.4f}" for k in columns]) + "\n")
     return buf.getvalue()
 
 
 def main(argv=None):
     parser = ArgumentParser(prog="python benchmarks/ensemble.py",
-                            description="A run's log-odds averaged with the n-gram model's.")
-    add_run_args(parser)
+                            description="Runs' log-odds averaged with the n-gram model's.")
+    add_run_args(parser, several=True)
     parser.add_argument("--ngrams", type=int, default=2, metavar="N",
                         help="the n-gram model reads every n-gram up to N words")
     parser.add_argument("--data-dir", help="dataset cache (default $GLUON_RNN_DATA or "
@@ -188,13 +229,13 @@ def main(argv=None):
         import sklearn  # noqa: F401
     except ImportError:
         raise UserError(f"scikit-learn is not installed: {ngram_baseline.INSTALL}") from None
-    model = run_dir(args)
+    models = [run_dir(args, model) for model in args.model]
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
     start = time.perf_counter()
-    result, scores = ensemble(model, args.ngrams, args.data_dir, args.seed, log)
+    result, scores = ensemble(models, args.ngrams, args.data_dir, args.seed, log)
     result["seconds"] = round(time.perf_counter() - start, 3)
     if out:
         out.mkdir(parents=True, exist_ok=True)

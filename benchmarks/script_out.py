@@ -47,18 +47,19 @@ def write_out(out, script, result):
     atomic_write_json(out / "metrics.json", result)
 
 
-def add_run_args(parser):
-    """--model RUN_DIR (where `{seed}` stands for --seed, so one results row covers every seed)
-    and --seed."""
-    parser.add_argument("--model", required=True,
+def add_run_args(parser, several=False):
+    """--model RUN_DIR (where `{seed}` stands for --seed, so one results row covers every seed;
+    with `several`, one or more run directories) and --seed."""
+    parser.add_argument("--model", required=True, nargs="+" if several else None,
                         help="run directory written by gluon_rnn.train ({seed} is replaced "
-                             "by --seed)")
+                             "by --seed)" + ("; one or more" if several else ""))
     parser.add_argument("--seed", type=int,
                         help="fills {seed} in --model; must be the run's own seed")
 
 
-def run_dir(args):
-    """The run directory that --model and --seed name."""
-    if "{seed}" in args.model and args.seed is None:
-        raise UserError(f"--model {args.model} holds {{seed}}: give --seed")
-    return Path(args.model.replace("{seed}", str(args.seed)))
+def run_dir(args, model=None):
+    """The run directory that --model (or `model`, one of several) and --seed name."""
+    model = args.model if model is None else model
+    if "{seed}" in model and args.seed is None:
+        raise UserError(f"--model {model} holds {{seed}}: give --seed")
+    return Path(model.replace("{seed}", str(args.seed)))

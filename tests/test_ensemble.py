@@ -68,6 +68,54 @@ def test_ensemble_scores_the_runs_own_split(trained, tmp_path):
             part["test_accuracy"], abs=1e-6)
 
 
+def test_several_runs_share_one_mix(trained, tmp_path):
+    """Two runs and the n-gram model: one weight per part, chosen together on valid; one
+    column per part in the predictions; runs of another split refused."""
+    pytest.importorskip("sklearn", reason="benchmark-only dependency (see benchmarks/README.md)")
+    data, run = trained
+    other = tmp_path / "lstm-seed1"
+    proc = run_module("gluon_rnn.train", "--arch", "lstm", "--data", data, "--seed", 1,
+                      "--out", other, *TINY)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = tmp_path / "out"
+    proc = run_ensemble("--model", run, other, "--seed", 1, "--out", out)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    parts = result["models"]
+    assert set(parts) == {"rnn1", "rnn2", "ngram", "ensemble"}
+    assert parts["rnn1"]["arch"] == "mean" and parts["rnn2"]["arch"] == "lstm"
+    weights = result["weights"]
+    assert list(weights) == ["rnn1", "rnn2", "ngram"]
+    assert sum(weights.values()) == pytest.approx(1)
+    assert result["weight"] == pytest.approx(weights["rnn1"] + weights["rnn2"])
+    # every single part and every pair is among the mixes: valid can only be as good or better
+    assert parts["ensemble"]["valid_accuracy"] >= max(
+        parts[k]["valid_accuracy"] for k in ("rnn1", "rnn2", "ngram"))
+    for k in ("rnn1", "rnn2"):
+        assert parts[k]["test_accuracy"] == pytest.approx(json.loads(
+            ((run if k == "rnn1" else other) / "metrics.json").read_text())["test_accuracy"],
+            abs=1e-6)
+    with open(out / "test_predictions.csv") as f:
+        assert f.readline().strip() == "index,label,rnn1,rnn2,ngram"
+    table = np.loadtxt(out / "test_predictions.csv", delimiter=",", skiprows=1)
+    mix = table[:, 2:] @ np.array(list(weights.values()))
+    assert np.mean((mix > 0) == table[:, 1]) == pytest.approx(result["test_accuracy"], abs=2e-3)
+
+    seed2 = tmp_path / "mean-seed2"
+    proc = run_module("gluon_rnn.train", "--arch", "mean", "--data", data, "--seed", 2,
+                      "--out", seed2, *TINY)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert_one_line_error(run_ensemble("--model", run, seed2), "trained on another split")
+
+
+def test_simplex_holds_every_mix_once():
+    pairs = list(ensemble.simplex(2))
+    assert pairs[0] == (0, 1) and pairs[-1] == (1, 0) and len(pairs) == 21
+    triples = list(ensemble.simplex(3))
+    assert len(triples) == len(set(triples)) == 231        # (20 + 2 choose 2)
+    assert all(abs(sum(t) - 1) < 1e-9 and min(t) >= 0 for t in triples)
+
+
 def test_ensemble_bad_input_is_one_error_line(trained, tmp_path):
     pytest.importorskip("sklearn", reason="benchmark-only dependency (see benchmarks/README.md)")
     _, run = trained
