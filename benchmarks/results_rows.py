@@ -112,6 +112,14 @@ ROWS = [
          script="benchmarks/ensemble.py",
          args=["--model", "runs/results/bilstm-meanmax-2-epochs-seed{seed}", "--ngrams", "3"],
          seeds=[0, 1, 2]),
+    # both recurrent models of the same seed (make-run's and the one above) with the trigram
+    # model: one weight each, chosen together on valid
+    dict(name="ensemble-two-rnns", table="imdb",
+         what="`make run`'s model, that model and the trigram model",
+         script="benchmarks/ensemble.py",
+         args=["--model", "runs/results/make-run-seed{seed}",
+               "runs/results/bilstm-meanmax-2-epochs-seed{seed}", "--ngrams", "3"],
+         seeds=[0, 1, 2]),
 
     dict(name="bilstm-mean-whole", table="imdb-variations", what="bidirectional, whole reviews",
          args=["--arch", "bilstm-mean", "--max-len", "800", "--dropout", "0.5"] + EARLIER[:-1]
