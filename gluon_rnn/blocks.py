@@ -364,9 +364,14 @@ class SentimentNet(HybridBlock):
 
     The parts every architecture shares: embedding (E = embed_size) -> dropout of whole
     words (`word_dropout`) and of single entries (`embed_dropout`) -> encoder -> pooling ->
-    dropout -> head. A subclass names itself
-    (`arch`) and chooses its encoder and pooling in `parts()`. `dropout` also acts between
-    stacked recurrent layers.
+    dropout -> head. `dropout` also acts between stacked recurrent layers.
+
+    A subclass names itself (`arch`) and builds its encoder and pooling in the classmethod
+    `parts(config)`, from the net's config alone. The config is complete before `parts` runs:
+    a subclass with hyper-parameters of its own checks them and hands them to this constructor
+    as `arch_config` (keys added to `config` after the shared ones), so `parts` never reads a
+    half-made net. The parts are built here, inside the net's name scope, because that scope
+    names their parameters (`collect_params()`, exported graphs) under the net's prefix.
 
     `states` (optional, a list as from `begin_state(N)`) are the encoder's initial states;
     zeros when left out. Calls with and without states may alternate, hybridized too."""
@@ -375,7 +380,7 @@ class SentimentNet(HybridBlock):
 
     def __init__(self, vocab_size, num_classes=2, embed_size=128, hidden_size=128,
                  num_layers=1, dropout=0.0, head_hidden=(16, 8), freeze_embedding=False,
-                 embed_dropout=0.0, word_dropout=0.0, **kwargs):
+                 embed_dropout=0.0, word_dropout=0.0, *, arch_config=None, **kwargs):
         super().__init__(**kwargs)
         for name, p in (("dropout", dropout), ("embed_dropout", embed_dropout),
                         ("word_dropout", word_dropout)):
@@ -393,6 +398,7 @@ class SentimentNet(HybridBlock):
             "freeze_embedding": bool(freeze_embedding),
             "embed_dropout": float(embed_dropout),
             "word_dropout": float(word_dropout),
+            **(arch_config or {}),
         }
         cfg = self.config
         with self.name_scope():
@@ -403,8 +409,7 @@ class SentimentNet(HybridBlock):
             # Whole words: one mask per (example, step), shared along E (axes=2), so the
             # encoder must read the sentiment from the other words of the review.
             self.word_dropout = nn.Dropout(cfg["word_dropout"], axes=(2,))
-            self.encoder, self.pooling = self.parts(cfg["embed_size"], cfg["hidden_size"],
-                                                    cfg["num_layers"], cfg["dropout"])
+            self.encoder, self.pooling = self.parts(cfg)
             self.dropout = nn.Dropout(cfg["dropout"])
             # the sentence vector's size: the encoder's, unless the pooling makes its own
             pooled_size = getattr(self.pooling, "output_size", self.encoder.output_size)
@@ -412,8 +417,10 @@ class SentimentNet(HybridBlock):
         if freeze_embedding:
             self.embedding.weight.grad_req = "null"
 
-    def parts(self, embed_size, hidden_size, num_layers, dropout):
-        """(encoder, pooling) of this architecture; the encoder has `output_size` (D * H)."""
+    @classmethod
+    def parts(cls, config):
+        """(encoder, pooling) of this architecture, built from the net's `config`; the encoder
+        has `output_size` (D * H)."""
         raise NotImplementedError
 
     def begin_state(self, batch_size, ctx=None):
@@ -480,28 +487,32 @@ class SentimentNet(HybridBlock):
         return self(tokens, valid_length), None
 
 
-class RNNClassifier(SentimentNet):
+class _OneWayClassifier(SentimentNet):
+    """What the one-way architectures share: `num_layers` fused layers of `mode` ('rnn',
+    'gru' or 'lstm') read left to right, pooled by a `pooling_class()` block. Each subclass
+    names its mode and pooling, nothing else."""
+    mode = pooling_class = None
+
+    @classmethod
+    def parts(cls, config):
+        encoder = Recurrent(cls.mode, config["embed_size"], config["hidden_size"],
+                            config["num_layers"], config["dropout"])
+        return encoder, cls.pooling_class()
+
+
+class RNNClassifier(_OneWayClassifier):
     """Elman RNN (tanh): the output at the last real token."""
-    arch = "rnn"
-
-    def parts(self, embed_size, hidden_size, num_layers, dropout):
-        return Recurrent("rnn", embed_size, hidden_size, num_layers, dropout), LastStep()
+    arch, mode, pooling_class = "rnn", "rnn", LastStep
 
 
-class GRUClassifier(SentimentNet):
+class GRUClassifier(_OneWayClassifier):
     """GRU: the output at the last real token."""
-    arch = "gru"
-
-    def parts(self, embed_size, hidden_size, num_layers, dropout):
-        return Recurrent("gru", embed_size, hidden_size, num_layers, dropout), LastStep()
+    arch, mode, pooling_class = "gru", "gru", LastStep
 
 
-class LSTMClassifier(SentimentNet):
+class LSTMClassifier(_OneWayClassifier):
     """LSTM: the hidden state h at the last real token (the post's basic model)."""
-    arch = "lstm"
-
-    def parts(self, embed_size, hidden_size, num_layers, dropout):
-        return Recurrent("lstm", embed_size, hidden_size, num_layers, dropout), LastStep()
+    arch, mode, pooling_class = "lstm", "lstm", LastStep
 
 
 class StackedLSTMClassifier(LSTMClassifier):
@@ -514,42 +525,40 @@ class StackedLSTMClassifier(LSTMClassifier):
         super().__init__(vocab_size, num_layers=num_layers, **kwargs)
 
 
-class MeanLSTMClassifier(SentimentNet):
+class MeanLSTMClassifier(_OneWayClassifier):
     """LSTM: the mean of its outputs over the real tokens."""
-    arch = "mean"
-
-    def parts(self, embed_size, hidden_size, num_layers, dropout):
-        return Recurrent("lstm", embed_size, hidden_size, num_layers, dropout), MaskedMean()
+    arch, mode, pooling_class = "mean", "lstm", MaskedMean
 
 
-class MaxLSTMClassifier(SentimentNet):
+class MaxLSTMClassifier(_OneWayClassifier):
     """LSTM: each unit's largest output over the real tokens (max pooling over time)."""
-    arch = "max"
-
-    def parts(self, embed_size, hidden_size, num_layers, dropout):
-        return Recurrent("lstm", embed_size, hidden_size, num_layers, dropout), MaskedMax()
+    arch, mode, pooling_class = "max", "lstm", MaskedMax
 
 
-def _bilstm(embed_size, hidden_size, num_layers, dropout):
+def _bilstm(config):
+    """`config["num_layers"]` bidirectional layers of fused LSTMs: (T, N, E) -> (T, N, 2H)."""
     def direction(input_size, hidden_size):
         return Recurrent("lstm", input_size, hidden_size, layout="TNC")
-    return Bidirectional(direction, embed_size, hidden_size, num_layers, dropout)
+    return Bidirectional(direction, config["embed_size"], config["hidden_size"],
+                         config["num_layers"], config["dropout"])
 
 
 class BiLSTMClassifier(SentimentNet):
     """Bidirectional LSTM: [forward h at the last real token, backward h at the first]."""
     arch = "bilstm"
 
-    def parts(self, embed_size, hidden_size, num_layers, dropout):
-        return _bilstm(embed_size, hidden_size, num_layers, dropout), BiFinalState()
+    @classmethod
+    def parts(cls, config):
+        return _bilstm(config), BiFinalState()
 
 
 class BiLSTMMeanClassifier(SentimentNet):
     """Bidirectional LSTM: the mean of [forward, backward] outputs over the real tokens."""
     arch = "bilstm-mean"
 
-    def parts(self, embed_size, hidden_size, num_layers, dropout):
-        return _bilstm(embed_size, hidden_size, num_layers, dropout), MaskedMean()
+    @classmethod
+    def parts(cls, config):
+        return _bilstm(config), MaskedMean()
 
 
 class BiLSTMMeanMaxClassifier(SentimentNet):
@@ -560,8 +569,9 @@ class BiLSTMMeanMaxClassifier(SentimentNet):
     real steps only."""
     arch = "bilstm-meanmax"
 
-    def parts(self, embed_size, hidden_size, num_layers, dropout):
-        encoder = _bilstm(embed_size, hidden_size, num_layers, dropout)
+    @classmethod
+    def parts(cls, config):
+        encoder = _bilstm(config)
         return encoder, MaskedMeanMax(encoder.output_size)
 
 
@@ -573,12 +583,13 @@ class LSTMCellsClassifier(SentimentNet):
         if num_layers != 1:
             raise ValueError(f"'lstm-cells' steps one cell per direction: num_layers must be 1, "
                              f"got {num_layers}")
-        self.bidirectional = bool(bidirectional)   # read by parts(), during super().__init__
-        super().__init__(vocab_size, num_layers=1, **kwargs)
-        self.config["bidirectional"] = self.bidirectional
+        super().__init__(vocab_size, num_layers=1,
+                         arch_config={"bidirectional": bool(bidirectional)}, **kwargs)
 
-    def parts(self, embed_size, hidden_size, num_layers, dropout):
-        if not self.bidirectional:
+    @classmethod
+    def parts(cls, config):
+        embed_size, hidden_size = config["embed_size"], config["hidden_size"]
+        if not config["bidirectional"]:
             return LSTMCellLoop(embed_size, hidden_size), LastStep()
 
         def direction(input_size, hidden_size):
@@ -598,14 +609,14 @@ class SelfAttentiveClassifier(SentimentNet):
         if not 0 <= penalty < float("inf"):
             raise ValueError(f"attention_penalty must be a finite number >= 0, "
                              f"got {attention_penalty!r}")
-        self.attention = (hops, size)              # read by parts(), during super().__init__
-        super().__init__(vocab_size, **kwargs)
-        self.config.update(attention_hops=hops, attention_size=size, attention_penalty=penalty)
+        super().__init__(vocab_size, arch_config={"attention_hops": hops, "attention_size": size,
+                                                  "attention_penalty": penalty}, **kwargs)
 
-    def parts(self, embed_size, hidden_size, num_layers, dropout):
-        hops, size = self.attention
-        return (_bilstm(embed_size, hidden_size, num_layers, dropout),
-                SelfAttentivePooling(2 * hidden_size, size, hops))
+    @classmethod
+    def parts(cls, config):
+        encoder = _bilstm(config)
+        return encoder, SelfAttentivePooling(encoder.output_size, config["attention_size"],
+                                             config["attention_hops"])
 
     def _logits_and_weights(self, F, tokens, valid_length, states=None):
         # Called outside the net's graph (`attention_weights`, the training loop's

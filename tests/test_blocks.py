@@ -424,6 +424,39 @@ def test_config_round_trips_through_json(arch, extra, tmp_path):
                                rtol=0, atol=1e-6)
 
 
+@pytest.mark.parametrize("arch, extra", [(a, {}) for a in ARCHS] + [
+    ("lstm-cells", {"bidirectional": True}), ("bilstm-meanmax", {"num_layers": 2}),
+    ("attention", {"attention_hops": 2, "attention_size": 5})])
+def test_parts_are_built_from_the_config_alone(arch, extra):
+    """`parts` is a classmethod of the config: given a net's config it builds an encoder and a
+    pooling with the net's own parameter shapes, with no net made yet."""
+    net = make_net(arch, **extra)
+    encoder, pooling = type(net).parts(net.config)
+
+    def shapes(block):
+        return [p.shape for p in block.collect_params().values()]
+    assert shapes(encoder) == shapes(net.encoder) and shapes(pooling) == shapes(net.pooling)
+    assert type(encoder) is type(net.encoder) and type(pooling) is type(net.pooling)
+
+
+def test_saved_parameter_names_of_the_architectures_with_arguments_of_their_own():
+    """Saved .params files are keyed by these names: a renamed part would stop old runs from
+    loading."""
+    cells = build_model("lstm-cells", VOCAB, bidirectional=True, head_hidden=[3])
+    gates = ["i2h_weight", "h2h_weight", "i2h_bias", "h2h_bias"]
+    assert list(cells._collect_params_with_prefix()) == (
+        ["embedding.weight"] + [f"encoder.{d}.0.cell.{g}" for d in ("fwd", "bwd") for g in gates]
+        + ["head.0.weight", "head.0.bias", "head.1.weight", "head.1.bias"])
+    attention = build_model("attention", VOCAB, attention_hops=2, head_hidden=[])
+    assert list(attention._collect_params_with_prefix()) == (
+        ["embedding.weight"]
+        + [f"encoder.{d}.0.layers.0._unfused.0.{g}" for d in ("fwd", "bwd") for g in gates]
+        + ["pooling.w1.weight", "pooling.w2.weight", "head.0.weight", "head.0.bias"])
+    assert [k[len(attention.prefix):] for k in attention.collect_params()][-4:] == [
+        "selfattentivepooling0_dense0_weight", "selfattentivepooling0_dense1_weight",
+        "head_dense0_weight", "head_dense0_bias"]
+
+
 # --------------------------------------------------------------------------- attention
 
 def parameter_count(net):
