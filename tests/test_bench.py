@@ -108,7 +108,7 @@ def test_quick_benchmark_reports_the_peer_ratio_the_peak_shares_and_the_profile(
 
 def test_profile_groups_split_operator_time_by_purpose():
     sys.path.insert(0, str(BENCH.parent))
-    from speed.report import op_groups
+    from speed.shares import op_groups
     ops = [{"name": "RNN", "ms": 5.0}, {"name": "_backward_RNN", "ms": 7.0},
            {"name": "SwapAxis", "ms": 1.0}, {"name": "batch_dot", "ms": 0.5},
            {"name": "softmax_cross_entropy", "ms": 0.25}, {"name": "multi_sum_sq", "ms": 0.125},

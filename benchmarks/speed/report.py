@@ -1,33 +1,18 @@
 """RESULTS.md: the header (when, on what, with which command, how quiet the machine was),
 the targets met or not, the findings that follow from this run's numbers, one table per
-section, and the notes on profiling and GPUs. `write_report` puts them together."""
-import json
-
+section (tables.py, serving.py), and the notes on profiling and GPUs. `write_report` puts
+them together."""
 from .config import SECTIONS, TARGETS
 from .sections import find_row
 from .serving import report_serve
-
-
-def _k(x):
-    return "n/a" if x is None else f"{x:,.0f}"
+from .shares import op_share, pair_ratio, peak_share
+from .tables import (num, ratios_text, report_cells, report_frontier, report_imdb,
+                     report_infer, report_knobs, report_peak, report_profile, report_side,
+                     report_torch, report_train)
 
 
 def _met(ok):
     return "**met**" if ok else "**not met**"
-
-
-def _pair_ratio(row):
-    """`mean` / PyTorch: the median of the pairs' ratios (older results: of the medians)."""
-    return row.get("ratio") or row["mean"] / row["torch"]
-
-
-def _ratios(row):
-    return ", ".join(f"{x:.2f}x" for x in row.get("pair_ratios", [])) or "-"
-
-
-def _share(peak, key):
-    """The share of FP32 peak of a training speed in `peak` (tokens/s under `key`)."""
-    return peak[key] * peak["train_flops_per_token"] / peak["peak_flops_per_second"]
 
 
 def targets_table(results):
@@ -35,11 +20,11 @@ def targets_table(results):
     lines = ["| target | measured | result |", "|---|---|---|"]
     torch_rows = (results.get("torch") or {}).get("rows") or []
     for r in torch_rows:
-        ratio = _pair_ratio(r)
+        ratio = pair_ratio(r)
         lines.append(f"| `mean` >= {TARGETS['torch_ratio']}x PyTorch tokens/s "
                      f"({r['threads']} thread{'s' if r['threads'] > 1 else ''}; median of "
-                     f"the pairs' ratios) | {ratio:.2f}x (pairs: {_ratios(r)}; medians "
-                     f"{_k(r['mean'])} vs {_k(r['torch'])} tok/s) | "
+                     f"the pairs' ratios) | {ratio:.2f}x (pairs: {ratios_text(r)}; medians "
+                     f"{num(r['mean'])} vs {num(r['torch'])} tok/s) | "
                      f"{_met(ratio >= TARGETS['torch_ratio'])} |")
     if not torch_rows:
         lines.append(f"| `mean` >= {TARGETS['torch_ratio']}x PyTorch | not measured (torch "
@@ -55,8 +40,8 @@ def targets_table(results):
                      f"imperative one | {_met(min(ratio, ratio_imp) >= TARGETS['cells_ratio'])} |")
     peak = results.get("peak")
     if peak and peak.get("mean_step_tokens_per_second"):
-        share = _share(peak, "mean_step_tokens_per_second")
-        layer = _share(peak, "layer_train_tokens_per_second")
+        share = peak_share(peak, "mean_step_tokens_per_second")
+        layer = peak_share(peak, "layer_train_tokens_per_second")
         lines.append(f"| `mean` training step (whole step) >= {TARGETS['peak_share']:.0%} of "
                      f"FP32 peak | {share:.1%} (the bare fused layer alone: {layer:.1%}) | "
                      f"{_met(share >= TARGETS['peak_share'])} |")
@@ -76,232 +61,6 @@ def targets_table(results):
     return lines
 
 
-def report_train(res, spec):
-    lines = [f"Tokens per second of one training step on identical batches "
-             f"({spec['batch_size']} x {spec['seq_len']} tokens, all real, embed = hidden = "
-             f"{spec['embed_size']}, vocabulary {spec['vocab_size']:,}, 2 classes, dropout 0), "
-             "through the project's own `train_epoch` (forward, loss, backward, clip, Adam, "
-             "loss read back). Hybridized = `hybridize(static_alloc=True, static_shape=True)`.",
-             "", "| architecture | imperative tok/s | hybridized tok/s | hybridized / imperative |",
-             "|---|---:|---:|---:|"]
-    archs = list(dict.fromkeys(r["arch"] for r in res["rows"]))
-    for arch in archs:
-        imp, hyb = find_row(res["rows"], arch, "imperative"), find_row(res["rows"], arch, "static")
-        lines.append(f"| `{arch}` | {_k(imp and imp['tokens_per_second'])} | "
-                     f"{_k(hyb and hyb['tokens_per_second'])} | "
-                     f"{hyb['tokens_per_second'] / imp['tokens_per_second']:.2f}x |"
-                     if imp and hyb else f"| `{arch}` | - | - | - |")
-    lines += ["", "![tokens/s per architecture](throughput.png)"]
-    return lines
-
-
-def report_cells(res):
-    rows = {(r["arch"], r["mode"]): r for r in res["rows"]}
-    fused = rows[("lstm", "static")]["tokens_per_second"]
-    lines = ["| model | mode | tok/s | ms per step | fused `lstm` (hybridized) is |",
-             "|---|---|---:|---:|---:|"]
-    for (arch, mode), r in rows.items():
-        lines.append(f"| `{arch}` | {mode} | {_k(r['tokens_per_second'])} | "
-                     f"{1e3 * r['step_seconds']:.0f} | {fused / r['tokens_per_second']:.1f}x |")
-    return lines
-
-
-def report_torch(res):
-    if "skipped" in res:
-        return [f"Not measured: {res['skipped']}. Install the optional peer with "
-                "`pip install torch==2.13.0` (CPU build) and run `--only torch`."]
-    lines = ["Embedding -> LSTM -> mean over the real steps -> Dense, Adam, gradient clipping "
-             "at 5, loss read back every step, on identical shapes; each framework pinned to "
-             "the same number of OpenMP threads (`OMP_NUM_THREADS` for mxnet, "
-             "`torch.set_num_threads` for PyTorch), alternating fresh processes.", "",
-             "| threads | Gluon `mean` tok/s | Gluon plain probe tok/s | PyTorch tok/s | "
-             "`mean` / PyTorch, each pair | `mean` / PyTorch, median pair | probe / PyTorch |",
-             "|---:|---:|---:|---:|---|---:|---:|"]
-    for r in res["rows"]:
-        lines.append(f"| {r['threads']} | {_k(r['mean'])} | {_k(r['plain_probe'])} | "
-                     f"{_k(r['torch'])} | {_ratios(r)} | {_pair_ratio(r):.2f}x | "
-                     f"{r['plain_probe'] / r['torch']:.2f}x |")
-    if res["rows"]:
-        r = res["rows"][0]
-        lines += ["", f"PyTorch {r['torch_version']}. The plain probe is the same model "
-                  "without the length mask (mean over all steps); it is right only for "
-                  "unpadded rows such as these and is kept in `speed/tasks.py`, not in the "
-                  "package. Samples per process: "
-                  + json.dumps({k: [round(v) for v in vs] for k, vs in r["samples"].items()})]
-    return lines
-
-
-def report_peak(res, spec):
-    if res.get("lstm_step_tokens_per_second") is None:
-        return ["The `lstm` training step was not measured."]
-    peak = res["peak_flops_per_second"]
-    fwd, train = res["forward_flops_per_token"], res["train_flops_per_token"]
-    step = res["lstm_step_tokens_per_second"]
-    e, h = spec["embed_size"], spec["hidden_size"]
-
-    def row(name, tok, flops):
-        return (f"| {name} | {_k(tok)} | {tok * flops / 1e9:.1f} | "
-                f"{tok * flops / peak:.1%} |")
-
-    return ["Peak: " + res["arithmetic"] + ".", "",
-            f"Flops per token: forward 2 x 4H x (E + H) = 2 x {4 * h} x {e + h} = {fwd:,}; "
-            f"training about 3x that = {train:,} (the gate nonlinearities, the embedding, "
-            "the head and Adam are not counted, so these shares are lower bounds). The step and "
-            "the bare layer are timed in one process, their windows taking turns.", "",
-            "| what | tokens/s | GFLOP/s | share of peak |", "|---|---:|---:|---:|",
-            row("`mean` training step (whole step: embedding, LSTM, masked mean, head, "
-                "clip, Adam)", res["mean_step_tokens_per_second"], train)
-            if res.get("mean_step_tokens_per_second") else "| `mean` step | - | - | - |",
-            row("`lstm` training step (whole step: embedding, LSTM, head, clip, Adam)",
-                step, train),
-            row("bare fused LSTM layer, forward + backward", res["layer_train_tokens_per_second"],
-                train),
-            row("bare fused LSTM layer, forward only", res["layer_forward_tokens_per_second"],
-                fwd),
-            f"| SGEMM {res['gemm_size']}x{res['gemm_size']} through mxnet's BLAS (the "
-            f"practical ceiling) | - | {res['gemm_flops_per_second'] / 1e9:.1f} | "
-            f"{res['gemm_flops_per_second'] / peak:.1%} |"]
-
-
-def report_infer(res, spec):
-    lines = [f"Static graph, reviews of {spec['seq_len']} tokens. Latency: one review, logits "
-             f"read back to the host each call. Throughput: batches of "
-             f"{spec['infer_batch_size']}.", "",
-             "| model | latency (ms / review) | throughput (reviews/s) | throughput (tok/s) |",
-             "|---|---:|---:|---:|"]
-    for r in res["rows"]:
-        lines.append(f"| `{r['arch']}` | {1e3 * r['latency']['seconds']:.2f} | "
-                     f"{_k(r['throughput']['reviews_per_second'])} | "
-                     f"{_k(r['throughput']['tokens_per_second'])} |")
-    t = res.get("torch")
-    if t:
-        lines.append(f"| PyTorch peer of `mean` | {1e3 * t['latency']['seconds']:.2f} | "
-                     f"{_k(t['throughput']['reviews_per_second'])} | "
-                     f"{_k(t['throughput']['tokens_per_second'])} |")
-    return lines
-
-
-def report_imdb(res):
-    if "skipped" in res:
-        return [f"Not measured: {res['skipped']}."]
-    lines = ["`mean`, max-len 400, batch 64, one training epoch over IMDB's training "
-             "reviews (the project's split: the de-duplicated train half less the 10% carved "
-             "out as valid), `hybridize(static_alloc=True)` as `gluon_rnn.train` does, each variant in a "
-             "fresh process; peak RSS from `resource.getrusage` of that process. End to end = "
-             "read the cache + tokenize + vocabulary + ids + one loader pass + the epoch.", "",
-             "| buckets | reviews | batches | end to end (s) | of which training (s) | "
-             "load (s) | tokenize+vocab+ids (s) | loader pass alone (s) | padding | "
-             "real tok/s | peak RSS (MB) |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in res["rows"]:
-        p = r["phases"]
-        lines.append(f"| {r['num_buckets']} | {r['num_reviews']:,} | {r['num_batches']} | "
-                     f"{r['end_to_end_seconds']:.1f} | {p['train_epoch']:.1f} | "
-                     f"{p['load']:.1f} | {p['prepare']:.1f} | {p['loader_pass']:.1f} | "
-                     f"{r['padding_fraction']:.1%} | {_k(r['tokens_per_second'])} | "
-                     f"{r['peak_rss_mb']:,.0f} |")
-    if res.get("padding"):
-        lines += ["", "Padding of one pass over the training batches per bucket count "
-                  "(`FixedBucketSampler`, batch 64):", "",
-                  "| buckets | " + " | ".join(str(p["num_buckets"]) for p in res["padding"]) + " |",
-                  "|---|" + "---:|" * len(res["padding"]),
-                  "| padding | " + " | ".join(f"{p['padding_fraction']:.1%}"
-                                               for p in res["padding"]) + " |"]
-    return lines
-
-
-def report_knobs(res, threads):
-    lines = [f"`mean`, one training step of the benchmark's shapes, OMP_NUM_THREADS={threads} "
-             "unless the row says otherwise.", "",
-             "| knob | setting | `mean` tok/s | `lstm` tok/s |", "|---|---|---:|---:|"]
-    for r in res.get("modes", []):
-        lines.append(f"| hybridize | {r['mode']} | {_k(r['tokens_per_second'])} | |")
-    for r in res.get("batch_sizes", []):
-        lines.append(f"| batch size (static) | {r['batch_size']} x {r['seq_len']} | "
-                     f"{_k(r['tokens_per_second'])} | |")
-    for r in res.get("env", []):
-        lines.append(f"| environment (fresh process) | {r['setting']} | {_k(r['mean'])} | "
-                     f"{_k(r['lstm'])} |")
-    return lines
-
-
-def report_side(res, quick):
-    lines = [f"`bilstm-meanmax` {res['embed_size']} x {res['hidden_size']}, one training step "
-             "of the benchmark's batch, hybridized with static_alloc as the training loop does, "
-             "in fresh processes; the last row is the sum over "
-             "processes started together" + (" (in --quick, one after the other)" if quick
-                                              else "") + ".", "",
-             "| processes | OMP_NUM_THREADS each | tok/s, all processes | tok/s each |",
-             "|---:|---:|---:|---|"]
-    for r in res["rows"]:
-        each = ", ".join(_k(x) for x in r.get("each", [r["tokens_per_second"]]))
-        lines.append(f"| {r['processes']} | {r['threads']} | {_k(r['tokens_per_second'])} | "
-                     f"{each} |")
-    return lines
-
-
-def _op_share(ops, *fragments):
-    return sum(o["ms"] for o in ops if any(f in o["name"] for f in fragments))
-
-
-# What each operator of a training step is for, by the first matching fragment of its name
-# (forward and `_backward_` alike); the rest is "other". Order matters: `softmax` and
-# `multi_sum_sq` would match the pooling's "max" and "sum".
-OP_GROUPS = (("fused RNN (forward, backward)", ("RNN",)),
-             ("layout copies", ("SwapAxis", "transpose")),
-             ("embedding", ("Embedding",)),
-             ("Adam updates", ("adam",)),
-             ("gradient clipping (norms, scale)", ("norm", "multi_sum_sq", "_mul_scalar",
-                                                   "multi_all_finite")),
-             ("head (dense layers, loss)", ("FullyConnected", "Activation", "softmax", "pick")),
-             ("pooling (mask, weighted sum, reduce)", ("batch_dot", "SequenceMask", "sum", "max",
-                                                        "ones_like", "slice_axis")))
-
-
-def op_groups(ops):
-    """[(group, ms per step)] of a profile's operators, largest first."""
-    totals = {}
-    for o in ops:
-        group = next((g for g, frags in OP_GROUPS if any(f in o["name"] for f in frags)),
-                     "other")
-        totals[group] = totals.get(group, 0.0) + o["ms"]
-    return sorted(totals.items(), key=lambda kv: -kv[1])
-
-
-def report_frontier(res):
-    if "skipped" in res:
-        return [f"Not measured: {res['skipped']}."]
-    return ["The frontier row's model (`bilstm-meanmax` 256 x 256, max-len 800, vocabulary "
-            "30,000, dropout 0.5, embedding dropout 0.3, word dropout 0.2, Adam 2e-3, clip 5) "
-            "trained on the loop's own bucketed IMDB batches (a seeded subset of the reviews), "
-            "hybridized with static_alloc as the loop does, through `train_epoch`.", "",
-            "| batches timed | batch size | real tokens | padding | s / step | real tok/s |",
-            "|---:|---:|---:|---:|---:|---:|",
-            f"| {res['batches']} | {res['batch_size']} | {res['tokens']:,.0f} | "
-            f"{res['padded_tokens'] / (res['tokens'] + res['padded_tokens']):.1%} | "
-            f"{res['step_seconds']:.2f} | {_k(res['tokens_per_second'])} |"]
-
-
-def report_profile(res):
-    lines = []
-    for run in res["runs"]:
-        ops, wall = run["ops"], run["wall_ms"]
-        total = sum(o["ms"] for o in ops)
-        count = sum(o["count"] for o in ops)
-        lines += [f"`{run['arch']}` ({run['mode']}), per training step: {wall:.0f} ms wall, "
-                  f"{total:.0f} ms inside {count:,.0f} operator calls "
-                  f"({total / wall:.0%} of the wall time).", "",
-                  "| what | ms / step | share of operator time |", "|---|---:|---:|"]
-        lines += [f"| {group} | {ms:.1f} | {ms / total:.1%} |" for group, ms in op_groups(ops)]
-        lines += ["", "| operator | calls / step | ms / step | share of operator time |",
-                  "|---|---:|---:|---:|"]
-        for o in ops[:15]:
-            lines.append(f"| `{o['name'][:60]}` | {o['count']:,.0f} | {o['ms']:.1f} | "
-                         f"{o['ms'] / total:.1%} |")
-        lines.append("")
-    return lines
-
-
 def findings(results, args):
     """Sentences that follow from this run's numbers (regenerated with them)."""
     out = []
@@ -314,8 +73,8 @@ def findings(results, args):
                    f"gives its operators half the logical CPUs (it assumes two hyper-threads "
                    f"per core: `omp_thread_max_ >>= 1` in `src/engine/openmp.cc`); on this "
                    f"{results['machine']['logical_cpus']}-CPU machine with one thread per core "
-                   f"that leaves cores idle: `mean` trains at {_k(unset['mean'])} tok/s by "
-                   f"default against {_k(static['tokens_per_second'])} with "
+                   f"that leaves cores idle: `mean` trains at {num(unset['mean'])} tok/s by "
+                   f"default against {num(static['tokens_per_second'])} with "
                    f"OMP_NUM_THREADS={args.threads} "
                    f"({static['tokens_per_second'] / unset['mean']:.2f}x). Importing mxnet "
                    "also lowers PyTorch's thread count in the same process, which is why the "
@@ -323,25 +82,25 @@ def findings(results, args):
     nodnn = next((r for s, r in env.items() if "MKLDNN_RNN=0" in s), None)
     if static and nodnn:
         out.append(f"- **oneDNN's fused RNN matters.** MXNET_USE_MKLDNN_RNN=0 falls back to "
-                   f"mxnet's own CPU kernel: `mean` {_k(nodnn['mean'])} tok/s against "
-                   f"{_k(static['tokens_per_second'])} ({static['tokens_per_second'] / nodnn['mean']:.2f}x "
+                   f"mxnet's own CPU kernel: `mean` {num(nodnn['mean'])} tok/s against "
+                   f"{num(static['tokens_per_second'])} ({static['tokens_per_second'] / nodnn['mean']:.2f}x "
                    f"slower without it). Keep the default (1).")
     modes = {r["mode"]: r["tokens_per_second"] for r in knobs.get("modes", [])}
     if len(modes) == 4:
-        out.append(f"- **Hybridize.** `mean`: imperative {_k(modes['imperative'])}, hybridize() "
-                   f"{_k(modes['hybrid'])}, static_alloc {_k(modes['static_alloc'])}, "
-                   f"static_alloc + static_shape {_k(modes['static'])} tok/s.")
+        out.append(f"- **Hybridize.** `mean`: imperative {num(modes['imperative'])}, hybridize() "
+                   f"{num(modes['hybrid'])}, static_alloc {num(modes['static_alloc'])}, "
+                   f"static_alloc + static_shape {num(modes['static'])} tok/s.")
     torch_rows = (results.get("torch") or {}).get("rows") or []
     for r in torch_rows:
         out.append(f"- **Against PyTorch ({r['threads']} thread{'s' if r['threads'] > 1 else ''}).** "
-                   f"`mean` {_pair_ratio(r):.2f}x (median of the pairs), the unmasked probe "
+                   f"`mean` {pair_ratio(r):.2f}x (median of the pairs), the unmasked probe "
                    f"{r['plain_probe'] / r['torch']:.2f}x PyTorch's tokens/s: the length mask "
                    f"costs {1 - r['mean'] / r['plain_probe']:.1%} of `mean`'s speed.")
     for run in (results.get("profile") or {}).get("runs", []):
         ops, wall = run["ops"], run["wall_ms"]
         total = sum(o["ms"] for o in ops) or 1
-        rnn = _op_share(ops, "RNN")
-        adam = _op_share(ops, "adam")
+        rnn = op_share(ops, "RNN")
+        adam = op_share(ops, "adam")
         if run["arch"] == "mean":
             out.append(f"- **Profile of `mean` (static graph).** The fused RNN forward and "
                        f"backward take {rnn / total:.0%} of the operator time, Adam's updates "
