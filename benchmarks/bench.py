@@ -32,7 +32,8 @@ timing is warm-up steps, then several timed windows of steps; the median window 
 
 This file holds the command line and the order of a run; its parts are in speed/: what a
 child measures (tasks), starting children (runner), the CPU and its FP32 peak (machine), the
-sections, RESULTS.md (report) and throughput.png (plot).
+sections, RESULTS.md (report, its tables and the figures they show: tables, shares) and
+throughput.png (plot).
 """
 import argparse
 import datetime
