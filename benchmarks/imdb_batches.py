@@ -20,8 +20,8 @@ if str(REPO) not in sys.path:  # `python benchmarks/imdb_batches.py` from a chec
 
 # gluon_rnn before mxnet: its thread default applies only if mxnet is not imported yet
 from gluon_rnn.errors import UserError, run_cli  # noqa: E402
-from gluon_rnn.train import (Config, build_net, prepare_data, seed_everything,  # noqa: E402
-                             train_epoch)
+from gluon_rnn.loop import seed_everything, train_epoch  # noqa: E402
+from gluon_rnn.train import Config, build_net, prepare_data  # noqa: E402
 
 import mxnet as mx  # noqa: E402
 from mxnet import gluon  # noqa: E402

@@ -23,8 +23,8 @@ def main(argv=None):
     import mxnet as mx
     from mxnet import gluon
     from mxnet.gluon import nn
-    from gluon_rnn.loop import train_epoch
-    from gluon_rnn.train import Config, build_net, prepare_data, seed_everything
+    from gluon_rnn.loop import seed_everything, train_epoch
+    from gluon_rnn.train import Config, build_net, prepare_data
 
     cfg = Config(arch="mean", limit=args.limit, progress=False)
     seed_everything(cfg.seed)

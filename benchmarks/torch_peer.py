@@ -5,7 +5,7 @@
 
 Same model (Embedding -> one LSTM layer -> mean over the real time steps -> the post's
 Dense head 16 -> 8 -> classes), same
-shapes, same step as `gluon_rnn.train.train_epoch`: forward, softmax cross-entropy, backward,
+shapes, same step as `gluon_rnn.loop.train_epoch`: forward, softmax cross-entropy, backward,
 gradients clipped by global norm, Adam update, and the loss read back to the host every step.
 
 PyTorch is an optional dependency (`pip install torch`): without it this prints

@@ -5,14 +5,18 @@
     >>> sorted(gluon_rnn.ARCHITECTURES)   # every registered architecture
 
 Modules: `blocks` (the architectures), `scratch` (one step of each cell in plain NDArray
-ops), `data` (datasets, vocabulary, bucketed batches), `train` (the shared loop and its
-CLI), `predict`, `evaluate`, `launch` (MXNet's parameter server on several processes),
-`explain` (occlusion, the running prediction), `generated` (a toy corpus with a known rule),
-`seq2seq` (an encoder-decoder on generated digit strings, not a classifier),
-`text` (tokenizer, vocabulary, decoding: no mxnet), `export` (ONNX, served by onnxruntime).
+ops), `data` (datasets, vocabulary, bucketed batches), `loop` (the epoch loop), `run` (one
+training run end to end), `train` (its command line), `predict`, `evaluate`, `launch`
+(MXNet's parameter server on several processes), `explain` (occlusion, the running
+prediction), `generated` (a toy corpus with a known rule), `seq2seq` (an encoder-decoder on
+generated digit strings, not a classifier), `text` (tokenizer, vocabulary, decoding: no
+mxnet), `export` (ONNX, served by onnxruntime).
 
 mxnet is imported only by the modules that use it, not by the package itself: `gluon_rnn.text`
-and `python -m gluon_rnn.predict --runtime onnx` work where mxnet does not install.
+and `python -m gluon_rnn.predict --runtime onnx` work where mxnet does not install. Importing
+the package sets the operators' thread count (before mxnet loads) and checks mxnet's version
+when it does load; nothing else. The commands import mxnet inside their `main`, under
+`errors.run_cli`, which turns Ctrl-C into one line wherever it lands.
 """
 __version__ = "0.1.0"
 
@@ -92,23 +96,6 @@ class _CheckMXNet:
         return spec
 
 
-def _quiet_interrupt_in_commands():
-    """Ctrl-C while `python -m gluon_rnn.<command>` is still importing mxnet (seconds on a
-    busy machine) ends as it does later in the command, with `interrupted` and no traceback
-    through the import machinery. Only for the package's commands: Python sets argv[0] to
-    "-m" while it imports the package of the module it was asked to run."""
-    if sys.argv[:1] != ["-m"]:
-        return
-    previous = sys.excepthook
-
-    def hook(kind, value, traceback):
-        if issubclass(kind, KeyboardInterrupt):
-            print("interrupted", file=sys.stderr)
-            return
-        previous(kind, value, traceback)
-    sys.excepthook = hook
-
-
 def __getattr__(name):
     # `gluon_rnn.build_model` and `gluon_rnn.ARCHITECTURES` import mxnet when first used
     if name in ("ARCHITECTURES", "build_model"):
@@ -117,7 +104,6 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-_quiet_interrupt_in_commands()
 _default_threads()
 if "mxnet" in sys.modules:
     _check_version(sys.modules["mxnet"])

@@ -35,6 +35,7 @@ from mxnet import gluon
 
 from .atomic import atomic_path
 from .errors import ArgumentParser, UserError, run_cli
+from .samplers import replayable
 from .sources import load_imdb, read_labelled_file
 from .text import (PAD, PAD_ID, TRUNCATE, UNK, UNK_ID, encode,  # noqa: F401 (this module's API)
                    load_vocab as read_vocab, tokenize, truncate)
@@ -234,48 +235,6 @@ def load_vocab(path):
 
 # ---------------------------------------------------------------- batches
 
-class _SeededSampler:
-    """Runs `sampler`, which shuffles with the global `np.random`, on its own random state:
-    the batch order then follows from `seed` alone, epoch after epoch, and nothing else's
-    random numbers change."""
-
-    def __init__(self, sampler, seed):
-        self._sampler = sampler
-        self._state = np.random.RandomState(seed).get_state()
-
-    def __iter__(self):
-        outside = np.random.get_state()
-        np.random.set_state(self._state)
-        try:
-            batches = list(self._sampler)
-        finally:
-            self._state = np.random.get_state()
-            np.random.set_state(outside)
-        return iter(batches)
-
-    def __len__(self):
-        return len(self._sampler)
-
-
-class _FreshShuffle:
-    """`FixedBucketSampler` shuffles its lists in place, so an epoch's order would depend on
-    every earlier epoch. Restoring the original lists first makes it depend only on the random
-    state at the epoch's start: that is what lets a resumed run replay an unbroken one."""
-
-    def __init__(self, sampler):
-        self._sampler = sampler
-        self._batch_infos = list(sampler._batch_infos)
-        self._bucket_sample_ids = [b.copy() for b in sampler._bucket_sample_ids]
-
-    def __iter__(self):
-        self._sampler._batch_infos = list(self._batch_infos)
-        self._sampler._bucket_sample_ids = [b.copy() for b in self._bucket_sample_ids]
-        return iter(self._sampler)
-
-    def __len__(self):
-        return len(self._sampler)
-
-
 def make_loader(ids, labels, batch_size, shuffle, num_buckets=10, seed=None, num_workers=0,
                 num_parts=1, part_index=0):
     """A `gluon.data.DataLoader` of (tokens (N, T), valid_length (N,), label (N,)), all
@@ -303,9 +262,7 @@ def make_loader(ids, labels, batch_size, shuffle, num_buckets=10, seed=None, num
         sampler = nlp.data.FixedBucketSampler([max(len(x), 1) for x in ids], batch_size,
                                               num_buckets=num_buckets, shuffle=shuffle)
     if shuffle:
-        sampler = _FreshShuffle(sampler)
-    if shuffle and seed is not None:
-        sampler = _SeededSampler(sampler, seed)
+        sampler = replayable(sampler, seed)
     batchify = Tuple(Pad(axis=0, pad_val=PAD_ID, dtype="float32"),
                      Stack(dtype="float32"), Stack(dtype="float32"))
     return gluon.data.DataLoader(dataset, batch_sampler=sampler, batchify_fn=batchify,

@@ -17,15 +17,12 @@ import json
 import sys
 from pathlib import Path
 
-import mxnet as mx
-
-from . import data as gdata
 from . import rundir
 from .errors import ArgumentParser, UserError, run_cli
-from .loop import evaluate
 from .metrics import format_report, report
-from .model_io import atomic_write_json, encode_texts, load_model_dir
-from .plots import plot_confusion_matrix
+
+# mxnet (through gluon_rnn.data, loop and model_io) is imported in the functions that use it,
+# not when this module loads: under `errors.run_cli`, a Ctrl-C while it loads is one line.
 
 
 def build_parser():
@@ -88,6 +85,7 @@ def _which_data(args, run):
 
 def load_examples(args, run):
     """(corpus, examples, split) as the flags and the run's record ask."""
+    from . import data as gdata
     dataset, data = _which_data(args, run)
     recorded = (run or {}).get("fingerprint")
     same = None   # unknown: save_model_dir without `data` records none
@@ -142,6 +140,7 @@ def _seen(args, examples):
     """(examples to score, how many of them the run trained or validated on): all of them
     with a note, or with --unseen the others only. The count is None for a model directory
     that records no digests of its texts (one save_model_dir wrote, not a run)."""
+    from .data import text_digests
     path = Path(args.model) / rundir.SEEN_FILE
     if not path.is_file():
         if args.unseen:
@@ -152,7 +151,7 @@ def _seen(args, examples):
         seen = set(path.read_text(encoding="utf-8").split())
     except (OSError, UnicodeDecodeError) as err:
         raise UserError(f"{path}: cannot read ({err})") from None
-    flags = [d in seen for d in gdata.text_digests(t for t, _ in examples)]
+    flags = [d in seen for d in text_digests(t for t, _ in examples)]
     num_seen = sum(flags)
     if args.unseen:
         unseen = [e for e, f in zip(examples, flags) if not f]
@@ -200,6 +199,11 @@ def main(argv=None):
     if out is not None:
         _check_out(out)
 
+    import mxnet as mx
+    from .data import make_loader
+    from .loop import score_loader
+    from .model_io import atomic_write_json, encode_texts, load_model_dir
+    from .plots import plot_confusion_matrix
     net, vocab, config = load_model_dir(args.model)
     corpus, examples, split = load_examples(args, config.get("data"))
     # Labels are matched by name: the file's classes must be among the model's.
@@ -212,8 +216,8 @@ def main(argv=None):
     to_model = [names.index(n) for n in corpus.label_names]
     ids = encode_texts([t for t, _ in examples], vocab, config)
     labels = [to_model[y] for _, y in examples]
-    loader = gdata.make_loader(ids, labels, args.batch_size, shuffle=False)
-    result = evaluate(net, loader, [mx.cpu()], len(names))
+    loader = make_loader(ids, labels, args.batch_size, shuffle=False)
+    result = score_loader(net, loader, [mx.cpu()], len(names))
     rep = report(result["confusion"], names)
     rep.update({"loss": result["loss"], "num_examples": result["count"], "split": split,
                 "num_seen": num_seen, "unseen_only": args.unseen,

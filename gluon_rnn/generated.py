@@ -2,7 +2,7 @@
 seconds, offline, and because the rule is known, what a model should find in them is known.
 
     >>> rows = negation_reviews(600)               # [(label, text, flipped), ...]
-    >>> write_tsv(rows, "generated.tsv")           # the post's LABEL<TAB>TEXT, for --data
+    >>> write_tsv("generated.tsv", rows)           # the post's LABEL<TAB>TEXT, for --data
     >>> Config(arch="mean", data="generated.tsv")  # labels read as 'negative', 'positive'
     >>> cue_span("the film not good".split())      # (2, 3): where the label is decided
 """
@@ -58,8 +58,9 @@ def cue_span(tokens):
     return (t - 1, t) if t and tokens[t - 1] == "not" else (t,)
 
 
-def write_tsv(rows, path):
-    """Write (label, text, ...) rows as LABEL<TAB>TEXT lines, the post's format."""
+def write_tsv(path, rows):
+    """Write (label, text, ...) rows as LABEL<TAB>TEXT lines, the post's format, to `path`
+    (first, as in `atomic_write_text(path, text)`); returns `path`."""
     with open(path, "w", encoding="utf-8") as f:
         f.writelines(f"{row[0]}\t{row[1]}\n" for row in rows)
     return path

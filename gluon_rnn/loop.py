@@ -1,17 +1,22 @@
-"""The loop's two verbs, shared by training, evaluation and the notebooks.
+"""The training loop, on one machine first: what every run, notebook and benchmark steps.
 
     train_epoch(net, loader, loss_fn, trainer, ctx, clip=...)   -> dict of train statistics
-    evaluate(net, loader, ctx, num_classes)                      -> dict of loss, acc, confusion
+    score_loader(net, loader, ctx, num_classes)                  -> dict of loss, acc, confusion
+    fit(cfg, net, trainer, loaders, num_classes, ctx, out, state) -> the run's state after it
 
-plus `seed_everything` and `WeightAverage` (an exponential moving average of the weights).
-`gluon_rnn.train` orchestrates whole runs with them; `gluon_rnn.evaluate` scores a saved model
-with `evaluate` alone, without the trainer.
+`fit` is the epoch loop: a learning rate per epoch (`learning_rate`), one `train_epoch`, a
+validation score, early stopping and a checkpoint after each epoch (`gluon_rnn.checkpoint`).
+With a kvstore of several workers (`gluon_rnn.distributed`) the same loop sums gradients and
+statistics over them. Also here: `seed_everything` and `WeightAverage` (an exponential moving
+average of the weights). `gluon_rnn.run` drives whole runs with `fit`; `gluon_rnn.evaluate`
+scores a saved model with `score_loader` alone.
 """
 import contextlib
 import math
 import random
 import sys
 import time
+from pathlib import Path
 
 import mxnet as mx
 import numpy as np
@@ -19,8 +24,11 @@ from mxnet import autograd, gluon
 from tqdm import tqdm
 
 from . import distributed
+from .atomic import atomic_write_text
+from .checkpoint import save_checkpoint
 from .errors import UserError
 from .metrics import confusion_matrix
+from .records import epoch_row, history_csv, say
 
 
 class TrainingDiverged(UserError):
@@ -112,7 +120,7 @@ def train_epoch(net, loader, loss_fn, trainer, ctx, clip=5.0, num_batches=None, 
             "padded_tokens": all_tokens - real_tokens, "seconds": seconds}
 
 
-def evaluate(net, loader, ctx, num_classes, loss_fn=None):
+def score_loader(net, loader, ctx, num_classes, loss_fn=None):
     """Loss, accuracy and confusion matrix of `net` on every batch of `loader`."""
     loss_fn = loss_fn or gluon.loss.SoftmaxCrossEntropyLoss()
     c = ctx[0] if isinstance(ctx, (list, tuple)) else ctx
@@ -128,6 +136,84 @@ def evaluate(net, loader, ctx, num_classes, loss_fn=None):
     n = max(len(labels), 1)
     return {"loss": loss_sum / n, "acc": float((labels == preds).sum() / n),
             "confusion": confusion_matrix(labels, preds, num_classes), "count": len(labels)}
+
+
+def learning_rate(cfg, epoch):
+    """The rate of `epoch` (from 1): --lr, times --lr-decay after every epoch, but never
+    below --lr-floor times --lr (a rate decayed for ever would stop learning, then leave
+    float32's range)."""
+    return cfg.lr * max(cfg.lr_decay ** (epoch - 1), cfg.lr_floor)
+
+
+def fit(cfg, net, trainer, loaders, num_classes, ctx, out, state, kv=None, rank=0,
+        num_workers=1, num_batches=None):
+    """Epochs with validation, early stopping and a checkpoint after each; returns the
+    final training state (history, best epoch, ...). `state` is a resumed one or empty."""
+    state = dict({"history": [], "best_acc": -1.0, "best_epoch": 0, "stale": 0, "epoch": 0,
+                  "stopped_early": False}, **state)
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    average = None
+    if cfg.average:
+        average = WeightAverage(net, cfg.average, ctx, state.get("average_updates", 0))
+        if "average_updates" in state:   # resumed: the last epoch's average goes on
+            with average.swapped():
+                net.load_parameters(str(Path(out) / "checkpoint" / state["last_params"]),
+                                    ctx=ctx)
+                average.shadow = [p.data(average.ctx).copy() for p in average.params]
+    if state["epoch"] >= cfg.epochs:
+        say(f"the run has trained {state['epoch']} epochs already, --epochs {cfg.epochs}: "
+            f"nothing to train (raise --epochs to train on)", rank)
+    try:
+        for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
+            if state["stale"] >= cfg.patience:
+                state["stopped_early"] = True
+                say(f"stopping early after epoch {state['epoch']}: no better valid accuracy "
+                    f"for {state['stale']} epochs (--patience {cfg.patience}; raise it to "
+                    f"train on); the best was epoch {state['best_epoch']}", rank)
+                break
+            # Reseeding per epoch makes a resumed run shuffle and drop out exactly as an
+            # unbroken one (MXNet's generator state cannot be saved).
+            seed_everything(cfg.seed * 1000 + epoch)
+            # set from the epoch number, not accumulated, so a resumed run uses the same rate
+            trainer.set_learning_rate(learning_rate(cfg, epoch))
+            stats = train_epoch(net, loaders["train"], loss_fn, trainer, ctx, clip=cfg.clip,
+                                num_batches=num_batches, epoch=epoch,
+                                progress=cfg.progress and rank == 0,
+                                kv=kv if num_workers > 1 else None, average=average)
+            if num_workers > 1:
+                keys = ("loss_sum", "correct", "count", "tokens", "padded_tokens")
+                sums = distributed.allreduce_sum(kv, np.array([stats[k] for k in keys]))
+                stats.update(zip(keys, (float(v) for v in sums)))
+            with average.swapped() if average else contextlib.nullcontext():
+                valid = score_loader(net, loaders["valid"], ctx, num_classes, loss_fn)
+            row = epoch_row(epoch, stats, valid, trainer.learning_rate)
+            improved = valid["acc"] > state["best_acc"]
+            if improved:
+                state.update(best_acc=valid["acc"], best_epoch=epoch, stale=0)
+            else:
+                state["stale"] += 1
+            state["history"] = state["history"] + [row]
+            say(f"epoch {epoch}/{cfg.epochs}  train loss {row['train_loss']:.4f} acc "
+                f"{row['train_acc']:.4f} | valid loss {row['valid_loss']:.4f} acc "
+                f"{row['valid_acc']:.4f} | {row['seconds']:.1f}s {row['tokens_per_second']:,.0f} "
+                f"tok/s, padding {row['padding_fraction']:.1%}" + ("  *" if improved else ""), rank)
+            state["best_params"] = f"epoch-{state['best_epoch']:04d}.params"
+            if rank == 0:
+                state = save_checkpoint(out, epoch, net, trainer, state, average)
+                atomic_write_text(out / "history.csv", history_csv(state["history"]))
+            else:
+                state["epoch"] = epoch
+    except KeyboardInterrupt:
+        # Ctrl-C anywhere in an epoch, its checkpoint write included, leaves the epochs
+        # already committed on disk (each checkpoint file is renamed into place whole): say
+        # how to go on from them, then let the command line end the run (`errors.run_cli`).
+        done = state["epoch"]
+        saved = "epoch 1 is saved" if done == 1 else f"epochs 1-{done} are saved"
+        say(f"interrupted in epoch {done + 1}; " + (
+            f"{saved} in {out}: continue with --resume --out {out}"
+            if done else "no epoch was complete, nothing to resume"), rank)
+        raise
+    return state
 
 
 class WeightAverage:

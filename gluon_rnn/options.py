@@ -13,10 +13,8 @@ import math
 
 import numpy as np
 
-from .blocks import ARCHITECTURES
-from .data import TRUNCATE
 from .errors import ArgumentParser, UserError
-from .sources import check_encoding
+from .text import TRUNCATE, check_encoding
 
 # (fields, test, what the flag must be)
 _RULES = (
@@ -44,6 +42,7 @@ def flag(name):
 
 def check_config(cfg):
     """UserError for the first setting of `cfg` (a `gluon_rnn.train.Config`) that cannot work."""
+    from .blocks import ARCHITECTURES   # mxnet: only once a run is asked for, not for --help
     if cfg.arch not in ARCHITECTURES:
         raise UserError(f"unknown architecture {cfg.arch!r}; choose from: "
                         + ", ".join(sorted(ARCHITECTURES)))

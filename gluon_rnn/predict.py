@@ -25,7 +25,7 @@ import sys
 import numpy as np
 
 from .errors import ArgumentParser, UserError, run_cli
-from .text import decode_bytes, encode_texts
+from .text import PAD_ID, decode_bytes, encode_texts
 
 RUNTIMES = ("mxnet", "onnx", "onnx-int8")
 
@@ -51,13 +51,13 @@ def predict_texts(net, vocab, config, texts, batch_size=256, ctx=None):
     import mxnet as mx
     from gluonnlp.data.batchify import Pad
     ctx = ctx or mx.cpu()
-    pad = Pad(axis=0, pad_val=0, ret_length=True, dtype="float32")
+    pad = Pad(axis=0, pad_val=PAD_ID, ret_length=True, dtype="float32")
     results = []
     for start in range(0, len(texts), batch_size):
         chunk = texts[start:start + batch_size]
         ids = encode_texts(chunk, vocab, config)
         # An empty text still needs one (padding) column; its valid_length stays 0.
-        tokens, _ = pad([x or [0] for x in ids])
+        tokens, _ = pad([x or [PAD_ID] for x in ids])
         valid_length = mx.nd.array([len(x) for x in ids], dtype="float32")
         probs = mx.nd.softmax(net(tokens.as_in_context(ctx), valid_length.as_in_context(ctx)))
         results += _results(chunk, ids, probs.asnumpy(), config["label_names"],

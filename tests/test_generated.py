@@ -27,7 +27,7 @@ def test_negation_reviews_follow_their_rule():
 
 
 def test_written_file_reads_back_with_named_classes(tmp_path):
-    path = write_tsv(negation_reviews(50), tmp_path / "g.tsv")
+    path = write_tsv(tmp_path / "g.tsv", negation_reviews(50))
     corpus = load_corpus(data=str(path))
     assert corpus.label_names == list(LABELS)
     assert len(corpus.train) + len(corpus.valid) + len(corpus.test) == 50

@@ -434,6 +434,7 @@ def test_early_stopping_is_announced_and_a_resume_says_why_it_does_nothing(small
 def test_an_interrupted_extension_keeps_the_finished_model_servable(model, tmp_path,
                                                                      monkeypatch, capsys):
     import shutil
+    import gluon_rnn.loop as loop
     import gluon_rnn.train as train
     run_dir = tmp_path / "run"
     shutil.copytree(model, run_dir)
@@ -442,8 +443,8 @@ def test_an_interrupted_extension_keeps_the_finished_model_servable(model, tmp_p
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr(train, "train_epoch", interrupted)
-    with pytest.raises(SystemExit):
+    monkeypatch.setattr(loop, "train_epoch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
         train.run(train.Config(resume=True, out=str(run_dir), epochs=3, progress=False),
                   given={"resume", "out", "epochs"})
     monkeypatch.undo()

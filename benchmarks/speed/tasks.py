@@ -113,7 +113,7 @@ def _train_step_runner(arch, mode, spec, ctx, n):
     """`run(k)`: k training steps of a fresh `arch` on one fixed batch of n rows through the
     project's own loop; returns the seconds they took."""
     from mxnet import gluon
-    from gluon_rnn.train import train_epoch
+    from gluon_rnn.loop import train_epoch
     # Free the models of earlier rows first. Besides keeping their garbage out of this
     # row's timing, this matters for correctness: after the rows `lstm` imperative and static and
     # `lstm-cells` imperative, a `lstm-cells` row hybridized with static_shape failed in 4 of
@@ -136,7 +136,7 @@ def _train_step_runner(arch, mode, spec, ctx, n):
 
 def time_train_step(arch, mode, spec, ctx, batch_size=None):
     """Seconds per training step of `arch` through the project's own loop
-    (`gluon_rnn.train.train_epoch`: forward, loss, backward, clip, Adam, loss read back)."""
+    (`gluon_rnn.loop.train_epoch`: forward, loss, backward, clip, Adam, loss read back)."""
     n = batch_size or spec["batch_size"]
     seconds, windows, steps = _median_window(_train_step_runner(arch, mode, spec, ctx, n), spec)
     return {"arch": arch, "mode": mode, "batch_size": n, "seq_len": spec["seq_len"],
@@ -245,7 +245,7 @@ def task_profile(spec):
     static graph's operators are timed one by one instead of as one fused segment."""
     import mxnet as mx
     from mxnet import gluon
-    from gluon_rnn.train import train_epoch
+    from gluon_rnn.loop import train_epoch
     ctx = _ctx(spec["ctx"])
     out = []
     for run in spec["runs"]:
@@ -284,7 +284,7 @@ def task_imdb(spec):
     import mxnet as mx
     from mxnet import gluon
     from gluon_rnn import data as gdata
-    from gluon_rnn.train import seed_everything, train_epoch
+    from gluon_rnn.loop import seed_everything, train_epoch
     ctx = _ctx(spec["ctx"])
     seed_everything(0)
     phases = {}
@@ -330,7 +330,8 @@ def task_frontier(spec):
     dense Adam update of the embedding is part of every step."""
     import mxnet as mx
     from mxnet import gluon
-    from gluon_rnn.train import Config, build_net, prepare_data, seed_everything, train_epoch
+    from gluon_rnn.loop import seed_everything, train_epoch
+    from gluon_rnn.train import Config, build_net, prepare_data
     ctx = [_ctx(spec["ctx"])]
     cfg = Config(arch="bilstm-meanmax", embed_size=256, hidden_size=256, max_len=800,
                  vocab_size=30000, dropout=0.5, embed_dropout=0.3, word_dropout=0.2, lr=2e-3,
