@@ -16,6 +16,7 @@ import mxnet as mx
 
 from .errors import UserError
 from .model_io import atomic_save, atomic_write_json
+from .options import RESUME_MAY_CHANGE, THIS_PROCESS, resume_rule
 from .rundir import is_checkpoint_file
 
 
@@ -113,13 +114,8 @@ def load_checkpoint(out, net, trainer, ctx):
 
 # --------------------------------------------------------------------------- resume rules
 
-# What `--resume` may change: how many epochs to run (to extend a finished run), the
-# patience of early stopping, the devices, and where a dataset's cache lives. Everything
-# else decides the model, the data, the split or the course of training: it comes from the
-# saved run, and a flag that asks for another value is refused.
-RESUME_MAY_CHANGE = ("epochs", "patience", "ctx", "data_dir")
-# Where and how this process runs: always the caller's, given or not.
-_THIS_PROCESS = ("out", "resume", "overwrite", "progress")
+# What `--resume` may change is each Config field's own rule, next to its help
+# (`options.resume_rule`).
 
 
 def read_state(out):
@@ -170,14 +166,15 @@ def _arch_default(saved, name):
 
 def resume_config(cfg, given, saved):
     """The config a resumed run goes on with: the saved run's value for every field, except
-    fields in `RESUME_MAY_CHANGE` that were `given`. A given field outside of them whose value
-    differs from the saved one raises UserError naming the flag and both values. `data` is
-    compared by content afterwards (`rundir.same_data`): the same file may have moved."""
+    fields whose rule (`options.resume_rule`) is THIS_PROCESS, and those it says --resume may
+    change that were `given`. Any other given field whose value differs from the saved one
+    raises UserError naming the flag and both values. `data` is compared by content
+    afterwards (`rundir.same_data`): the same file may have moved."""
     values = {}
     for f in dataclasses.fields(cfg):
-        name, value = f.name, getattr(cfg, f.name)
-        if (name not in saved or name in _THIS_PROCESS
-                or (name in given and name in RESUME_MAY_CHANGE)):
+        name, value, rule = f.name, getattr(cfg, f.name), resume_rule(f)
+        if (name not in saved or rule == THIS_PROCESS
+                or (name in given and rule == RESUME_MAY_CHANGE)):
             values[name] = value
             continue
         old = saved[name]

@@ -35,6 +35,7 @@ from mxnet import gluon
 
 from .atomic import atomic_path
 from .errors import ArgumentParser, UserError, run_cli
+from .options import check_setting
 from .samplers import replayable
 from .sources import load_imdb, read_labelled_file
 from .text import (PAD, PAD_ID, TRUNCATE, UNK, UNK_ID, encode,  # noqa: F401 (this module's API)
@@ -158,14 +159,12 @@ def load_corpus(dataset=None, data=None, text_column=None, label_column=None, da
     """
     if (dataset is None) == (data is None):
         raise UserError("give exactly one of a dataset name (--dataset imdb) or a file (--data)")
-    if limit is not None and limit < 1:
-        raise UserError(f"--limit must be at least 1, got {limit}")
+    check_setting("limit", limit)
     given = [flag for flag, value in (("--encoding", encoding), ("--text-column", text_column),
                                       ("--label-column", label_column)) if value is not None]
     if given and data is None:
         raise UserError(f"{given[0]} applies to a --data file; a named dataset has its own")
-    if not 0 <= seed < 2 ** 32:   # what the split's generator takes
-        raise UserError(f"--seed must be in [0, 4294967295], got {seed}")
+    check_setting("seed", seed)
     origin = None
     if data is not None:
         records = [(t, y, None) for t, y in read_labelled_file(data, text_column, label_column,

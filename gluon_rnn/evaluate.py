@@ -20,6 +20,7 @@ from pathlib import Path
 from . import rundir
 from .errors import ArgumentParser, UserError, run_cli
 from .metrics import format_report, report
+from .options import check_setting
 
 # mxnet (through gluon_rnn.data, loop and model_io) is imported in the functions that use it,
 # not when this module loads: under `errors.run_cli`, a Ctrl-C while it loads is one line.
@@ -189,12 +190,11 @@ def _check_out(out):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.batch_size < 1:
-        raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
-    if args.limit is not None and args.limit < 1:
-        raise UserError(f"--limit must be at least 1, got {args.limit}")
-    if args.seed is not None and not 0 <= args.seed < 2 ** 32:
-        raise UserError(f"--seed must be in [0, 4294967295], got {args.seed}")
+    # the same rules as training's flags of the same names (`gluon_rnn.options`)
+    check_setting("batch_size", args.batch_size)
+    check_setting("limit", args.limit)
+    if args.seed is not None:   # none: the run's
+        check_setting("seed", args.seed)
     out = Path(args.out) if args.out else None
     if out is not None:
         _check_out(out)

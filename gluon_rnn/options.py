@@ -1,20 +1,95 @@
-"""What a training run may be asked for: the check of every setting, and the command line
-derived from the run's `Config` dataclass (`gluon_rnn.train`).
+"""What a training run may be asked for, each setting's rule in one place: the run's
+`Config` (every field's default, --help text and what --resume does with it), the check of
+every setting, and the command line derived from `Config` (`python -m gluon_rnn.train`).
 
+    Config(arch="lstm", data="my.tsv")              # the settings of one run
     check_config(cfg)                               # UserError naming the flag and its value
+    check_setting("seed", 7)                        # the same check, for one value
     build_parser(Config, prog, description)         # argparse, flags grouped, defaults shown
+    resume_rule(field)                              # what --resume does with a Config field
 
 Every numeric flag is checked on its own and named with its value (`--lr must be positive,
-got -1`); nan fails every check, and a float must be finite.
+got -1`); nan fails every check, and a float must be finite. Other commands that take the
+same flag (`--seed`, `--limit`, `--batch-size` of `gluon_rnn.evaluate`, `data.load_corpus`)
+check it with `check_setting`. Nothing here imports mxnet: `--help` answers without it.
 """
 import argparse
 import dataclasses
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .errors import ArgumentParser, UserError
 from .text import TRUNCATE, check_encoding
+
+# What --resume does with a setting (a field's metadata "resume"); a field without one keeps
+# the saved run's value. The settings that may change are how many epochs to run (to extend a
+# finished run), the patience of early stopping, the devices, and where a dataset's cache
+# lives; everything else decides the model, the data, the split or the course of training.
+RESUME_MAY_CHANGE = "may change"   # a flag given with --resume replaces the saved value
+THIS_PROCESS = "this process"      # where and how this process runs: always the caller's
+
+
+def resume_rule(f):
+    """What --resume does with the `Config` field `f`: RESUME_MAY_CHANGE, THIS_PROCESS, or
+    None (the saved run's value)."""
+    return f.metadata.get("resume")
+
+
+@dataclass
+class Config:
+    """Everything one run depends on; the command line is derived from these fields.
+
+    Each field holds its default and, in its metadata, its --help text and what --resume
+    does with it: `RESUME_MAY_CHANGE` (a flag given replaces the saved run's value),
+    `THIS_PROCESS` (where and how this process runs: always the caller's), or, without
+    "resume", the saved run's value (a flag that asks for another is refused). The check of
+    its value is in `_RULES` / `check_config` below."""
+    arch: str = field(default="mean", metadata={"help": "architecture (see --list-archs)"})
+    # data
+    dataset: str = field(default=None, metadata={"help": "named dataset: imdb (default when --data is not given)"})
+    data: str = field(default=None, metadata={"help": "your own file: LABEL<TAB>TEXT, or CSV/TSV with a header"})
+    text_column: str = field(default=None, metadata={"help": "text column of a CSV/TSV (auto-detected when obvious)"})
+    label_column: str = field(default=None, metadata={"help": "label column of a CSV/TSV (auto-detected when obvious)"})
+    data_dir: str = field(default=None, metadata={"help": "dataset cache (default $GLUON_RNN_DATA or ~/.cache/gluon_rnn)", "resume": RESUME_MAY_CHANGE})
+    encoding: str = field(default=None, metadata={"help": "text encoding of --data, e.g. cp1252 or latin-1 (default UTF-8, with or without a BOM)"})
+    limit: int = field(default=None, metadata={"help": "use a seeded subset of N examples (quick runs)"})
+    no_dedup: bool = field(default=False, metadata={"help": "keep duplicate texts (the post's protocol; leaks test sentences into training)"})
+    max_len: int = field(default=400, metadata={"help": "truncate texts to this many tokens"})
+    truncate: str = field(default="head", metadata={"help": "which tokens a longer text keeps: head, tail, or both (first quarter + last three quarters)"})
+    vocab_size: int = field(default=30000, metadata={"help": "keep this many most frequent training tokens"})
+    num_buckets: int = field(default=10, metadata={"help": "length buckets for batching (1 = no bucketing)"})
+    # model
+    embed_size: int = field(default=128, metadata={"help": "embedding size"})
+    hidden_size: int = field(default=128, metadata={"help": "hidden units per direction"})
+    num_layers: int = field(default=None, metadata={"help": "recurrent layers (default: 1, stacked: 2)"})
+    dropout: float = field(default=0.3, metadata={"help": "dropout between layers and before the head"})
+    embed_dropout: float = field(default=0.0, metadata={"help": "dropout on the word vectors' entries"})
+    word_dropout: float = field(default=0.0, metadata={"help": "drop whole words (their vectors) in training"})
+    attention_hops: int = field(default=None, metadata={"help": "attention: how many weightings of the tokens (hops) it learns (default 4)"})
+    attention_penalty: float = field(default=None, metadata={"help": "attention: weight of the penalty ||AAᵀ - I||² that keeps the hops apart (default 0.1; 0 = off)"})
+    # optimisation: Adam, gradients clipped by global norm (the cure for exploding gradients)
+    epochs: int = field(default=2, metadata={"help": "maximum number of epochs", "resume": RESUME_MAY_CHANGE})
+    batch_size: int = field(default=64, metadata={"help": "examples per batch (per worker)"})
+    lr: float = field(default=2e-3, metadata={"help": "Adam learning rate"})
+    lr_decay: float = field(default=0.5, metadata={"help": "multiply the learning rate by this after every epoch"})
+    # 0.05: every recorded run's rates stay as they were (none decayed below 1/16 of --lr)
+    lr_floor: float = field(default=0.05, metadata={"help": "the decayed rate never falls below this fraction of --lr, so a long run keeps learning"})
+    weight_decay: float = field(default=0.0, metadata={"help": "L2 penalty on every parameter (Adam's wd)"})
+    average: float = field(default=0.0, metadata={"help": "validate, keep and save an exponential moving average of the weights with this decay per step, e.g. 0.999 (0 = off)"})
+    clip: float = field(default=5.0, metadata={"help": "clip the mean gradient's global norm (0 = off)"})
+    patience: int = field(default=2, metadata={"help": "stop after this many epochs without a better valid accuracy", "resume": RESUME_MAY_CHANGE})
+    seed: int = field(default=0, metadata={"help": "random seed (data split, initialisation, shuffling, dropout)"})
+    # where and how
+    ctx: str = field(default="cpu", metadata={"help": "cpu, cpu:0,cpu:1, gpu:0 or gpu:0,1. Several devices train the model one trains only with every dropout 0: with dropout on, each device draws its own masks (the same --seed and --ctx repeat a run)", "resume": RESUME_MAY_CHANGE})
+    kvstore: str = field(default="device", metadata={"help": "gradient aggregation: device, local, or dist_sync inside `python -m gluon_rnn.launch`"})
+    out: str = field(default=None, metadata={"help": "run directory (default runs/ARCH-TIMESTAMP)", "resume": THIS_PROCESS})
+    resume: bool = field(default=False, metadata={"help": "continue the run in --out from its last complete epoch", "resume": THIS_PROCESS})
+    overwrite: bool = field(default=False, metadata={"help": "start afresh in --out when it holds a run: its files are replaced (files no run writes are never touched)", "resume": THIS_PROCESS})
+    progress: bool = field(default=True, metadata={"cli": False, "resume": THIS_PROCESS})  # tqdm bars on stderr
+
+
 
 # (fields, test, what the flag must be)
 _RULES = (
@@ -40,20 +115,26 @@ def flag(name):
     return "--" + name.replace("_", "-")
 
 
+def check_setting(name, value):
+    """UserError naming `--NAME` and `value` when `value` breaks the rule of the setting
+    `name` in `_RULES` (None passes for a setting that may be left unset)."""
+    if value is None and name in _OPTIONAL:
+        return
+    ok, what = next((ok, what) for names, ok, what in _RULES if name in names)
+    if isinstance(value, float) and not math.isfinite(value) or not ok(value):
+        shown = f"{value:g}" if isinstance(value, float) else value
+        raise UserError(f"{flag(name)} must be {what}, got {shown}")
+
+
 def check_config(cfg):
-    """UserError for the first setting of `cfg` (a `gluon_rnn.train.Config`) that cannot work."""
+    """UserError for the first setting of `cfg` (a `Config`) that cannot work."""
     from .blocks import ARCHITECTURES   # mxnet: only once a run is asked for, not for --help
     if cfg.arch not in ARCHITECTURES:
         raise UserError(f"unknown architecture {cfg.arch!r}; choose from: "
                         + ", ".join(sorted(ARCHITECTURES)))
-    for names, ok, what in _RULES:
+    for names, _, _ in _RULES:
         for name in names:
-            value = getattr(cfg, name)
-            if value is None and name in _OPTIONAL:
-                continue
-            if isinstance(value, float) and not math.isfinite(value) or not ok(value):
-                shown = f"{value:g}" if isinstance(value, float) else value
-                raise UserError(f"{flag(name)} must be {what}, got {shown}")
+            check_setting(name, getattr(cfg, name))
     _check_float32(cfg)
     if "async" in cfg.kvstore:
         # MXNet applies the update on the servers in async mode, so the aggregated gradient

@@ -25,6 +25,7 @@ import sys
 import numpy as np
 
 from .errors import ArgumentParser, UserError, run_cli
+from .options import check_setting
 from .text import PAD_ID, decode_bytes, encode_texts
 
 RUNTIMES = ("mxnet", "onnx", "onnx-int8")
@@ -125,8 +126,7 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.batch_size < 1:
-        raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
+    check_setting("batch_size", args.batch_size)   # training's rule for the same flag
     texts = _read_texts(args)
     if args.runtime == "mxnet":
         from .model_io import load_model_dir

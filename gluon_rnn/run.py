@@ -116,7 +116,8 @@ def run(cfg, given=None):
 
     With `cfg.resume` the run in `cfg.out` goes on with its own saved settings: `given` names
     the fields the caller chose (the command line's flags; by default those that differ from
-    the defaults), and only `checkpoint.RESUME_MAY_CHANGE` may differ from the saved run."""
+    the defaults), and only those whose `Config` field says --resume may change them
+    (`options.resume_rule`) may differ from the saved run."""
     saved = None
     if cfg.resume and not cfg.out:
         raise UserError("--resume needs --out DIR, the run directory to continue")

@@ -146,6 +146,21 @@ def test_ctrl_c_while_mxnet_imports_is_no_traceback(tiny_tsv, tmp_path):
     assert stderr.strip().splitlines()[-1] == "interrupted", stderr
 
 
+def test_the_commands_import_mxnet_only_inside_main():
+    """Loading a command's module, or the package, imports no mxnet and leaves
+    sys.excepthook alone (even as `python -m` names itself while it imports the package):
+    mxnet loads inside `main`, under run_cli, which alone turns Ctrl-C into `interrupted`."""
+    code = ("import sys; sys.argv = ['-m']; hook = sys.excepthook\n"
+            "import gluon_rnn, gluon_rnn.train, gluon_rnn.evaluate, gluon_rnn.predict, "
+            "gluon_rnn.export, gluon_rnn.options\n"
+            "assert sys.excepthook is hook, 'import gluon_rnn set sys.excepthook'\n"
+            "print(sorted(m for m in ('mxnet', 'gluonnlp') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]", proc.stdout
+
+
 # ------------------------------------------------------------------- encodings
 
 def write_cp1252(path, rows):

@@ -106,6 +106,24 @@ def test_resume_config_keeps_given_changes_only_where_allowed():
         resume_config(Config(batch_size=8, out="x", resume=True), {"batch_size", "out"}, saved)
 
 
+def test_what_resume_may_change_is_each_fields_own_rule():
+    """The fields --resume may change are marked so in their own metadata, next to their
+    help: epochs, patience, ctx and data_dir, and resume_config lets exactly those differ."""
+    import dataclasses
+    from gluon_rnn.checkpoint import resume_config
+    from gluon_rnn.errors import UserError
+    from gluon_rnn.options import RESUME_MAY_CHANGE, Config, resume_rule
+    fields = dataclasses.fields(Config)
+    may = {f.name for f in fields if resume_rule(f) == RESUME_MAY_CHANGE}
+    assert may == {"epochs", "patience", "ctx", "data_dir"}
+    saved = vars(Config(ctx="cpu:0", data_dir="/old"))
+    cfg = resume_config(Config(ctx="cpu:0,cpu:1", data_dir="/new", out="x", resume=True),
+                        {"ctx", "data_dir", "out", "resume"}, saved)
+    assert (cfg.ctx, cfg.data_dir) == ("cpu:0,cpu:1", "/new")
+    with pytest.raises(UserError, match="--max-len 9 differs"):
+        resume_config(Config(max_len=9, out="x", resume=True), {"max_len"}, saved)
+
+
 def test_a_checkpoint_that_records_no_settings_is_damaged(lstm_run, tiny_tsv, tmp_path):
     """A resume is checked against the run's settings and data: without them it would go
     on unchecked, so it stops in one line naming the file, and writes nothing."""
