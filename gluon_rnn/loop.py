@@ -1,4 +1,4 @@
-"""The training loop, on one machine first: what every run, notebook and benchmark steps.
+"""The training loop, as one machine runs it: every run, notebook and benchmark trains here.
 
     train_epoch(net, loader, loss_fn, trainer, ctx, clip=...)   -> dict of train statistics
     score_loader(net, loader, ctx, num_classes)                  -> dict of loss, acc, confusion
