@@ -4,6 +4,11 @@ Every command-line entry point runs through `run_cli`, so bad input ends with on
 stderr (`error: reviews.tsv:2: expected LABEL<TAB>TEXT`), exit status 2 and no traceback.
 The same holds for a bad flag (`ArgumentParser`) and for a file the system refuses to read or
 write (an `OSError`, named by its path).
+
+`run_cli` is also the one place that handles Ctrl-C: `interrupted`, exit status 130. The
+commands import mxnet inside their `main`, so an interrupt while it loads lands here too; code
+below may say what an interrupt leaves behind (`loop.fit` names the epochs saved for
+`--resume`), then re-raise it.
 """
 import argparse
 import sys

@@ -278,7 +278,7 @@ def describe_data(fp):
 
 
 def data_record(cfg, corpus, fingerprint):
-    """What config.json keeps of a run's training data (`cfg` a `gluon_rnn.train.Config`):
+    """What config.json keeps of a run's training data (`cfg` a `gluon_rnn.options.Config`):
     enough for `evaluate` to recognise the data and rebuild exactly the run's test split."""
     return {"dataset": corpus.dataset, "data": cfg.data, "fingerprint": fingerprint,
             "data_path": str(Path(cfg.data).resolve()) if cfg.data else None,
