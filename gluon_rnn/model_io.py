@@ -49,7 +49,7 @@ def save_model_dir(out, net, vocab, label_names, max_len, params=True, truncate=
                    data=None):
     """Write vocab.json, model.params (unless `params=False`: the caller wrote it) and,
     last, config.json, whose presence marks the directory as a complete model. `data`
-    describes the training data and its split (see `gluon_rnn.train.data_record`)."""
+    describes the training data and its split (see `gluon_rnn.rundir.data_record`)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     save_vocab(vocab, out / "vocab.json")
