@@ -235,23 +235,24 @@ def load_vocab(path):
 # ---------------------------------------------------------------- batches
 
 def make_loader(ids, labels, batch_size, shuffle, num_buckets=10, seed=None, num_workers=0,
-                num_parts=1, part_index=0):
+                worker_rank=0, worker_count=1):
     """A `gluon.data.DataLoader` of (tokens (N, T), valid_length (N,), label (N,)), all
     float32, with texts of similar length batched together (`FixedBucketSampler`) so that
     little of each batch is padding. `num_buckets=1` turns bucketing off.
 
     `shuffle` reorders the batches and the examples within buckets every epoch: from `seed`
     when given, else from the global `np.random` (which the training loop seeds).
-    `num_parts`, `part_index`: keep only every `num_parts`-th example starting at
-    `part_index`, one disjoint shard per distributed worker.
+    `worker_rank`, `worker_count`: keep only every `worker_count`-th example starting at
+    `worker_rank`, one disjoint shard per worker of a distributed run (`num_workers` is the
+    DataLoader's, its batchify processes).
     """
-    if not 0 <= part_index < num_parts:
-        raise ValueError(f"part_index {part_index} out of range for {num_parts} parts")
+    if not 0 <= worker_rank < worker_count:
+        raise ValueError(f"worker_rank {worker_rank} out of range for {worker_count} workers")
     if len(ids) != len(labels):
         raise ValueError(f"{len(ids)} id lists but {len(labels)} labels")
-    ids, labels = ids[part_index::num_parts], labels[part_index::num_parts]
+    ids, labels = ids[worker_rank::worker_count], labels[worker_rank::worker_count]
     if not ids:
-        raise UserError(f"no examples to batch (part {part_index} of {num_parts})")
+        raise UserError(f"no examples to batch (worker {worker_rank} of {worker_count})")
     # An empty text is stored as one padding id, so that a batch of empty texts still has
     # T = 1; its valid_length stays 0. The sampler only accepts lengths > 0 for the same reason.
     dataset = gluon.data.SimpleDataset(

@@ -1,12 +1,18 @@
 """What the training loop needs to run on several devices or several processes.
 
     ctx = parse_ctx("gpu:0,1")                        # [gpu(0), gpu(1)]
-    kv, rank, num_workers = create_kvstore("dist_sync")
-    trainer = gluon.Trainer(params, "adam", kvstore=kv, update_on_kvstore=False)
-    allreduce_grads(trainer); trainer.update(batch_size * num_workers)   # each step
-    totals = allreduce_sum(kv, {"loss_sum": 12.5, "correct": 40, "count": 64})
-    allgather(kv, [seconds])                          # (num_workers, 1): every worker's
+    workers = Workers.from_kvstore("dist_sync")       # this process's rank, how many, the kv
+    trainer = gluon.Trainer(params, "adam", kvstore=workers.kv, update_on_kvstore=False)
+    allreduce_grads(trainer); trainer.update(workers.sum(batch_size))   # each step
+    totals = workers.sum({"loss_sum": 12.5, "correct": 40, "count": 64})
+    allgather(workers.kv, [seconds])                  # (workers.count, 1): every worker's
     param_checksum(net)                               # equal on every worker of a sync job
+
+The processes of a distributed run are its workers: each has a rank (0..count-1), and rank
+0, the chief, alone prints and writes the run directory. `Workers` holds that for the loop;
+`SINGLE` is the one worker of a run on one machine, where `Workers.sum` adds nothing.
+(MXNet calls the count `num_workers`, as metrics.json and the launcher's -n do; a
+DataLoader's `num_workers` are its batchify processes, another thing.)
 
 A `dist_*` kvstore only works inside a parameter-server job, which `python -m
 gluon_rnn.launch` starts: each process finds its role in the `DMLC_*` environment.
@@ -14,14 +20,17 @@ gluon_rnn.launch` starts: each process finds its role in the `DMLC_*` environmen
 `allreduce_sum` relies on; it rules out `dist_async`, where MXNet requires the optimizer on
 the servers.
 """
+import dataclasses
 import hashlib
 import os
 import weakref
+from typing import Optional
 
 import mxnet as mx
 import numpy as np
 
 from .errors import UserError
+from .records import say
 
 KVSTORES = ("local", "device", "dist_sync", "dist_device_sync", "dist_async")
 DMLC_ENV = ("DMLC_ROLE", "DMLC_PS_ROOT_URI", "DMLC_PS_ROOT_PORT", "DMLC_NUM_WORKER",
@@ -95,6 +104,46 @@ def create_kvstore(name, environ=None):
                         f"workers train (the launcher starts schedulers and servers itself)")
     kv = mx.kv.create(name)
     return kv, kv.rank, kv.num_workers
+
+
+@dataclasses.dataclass(frozen=True)
+class Workers:
+    """The workers of a run as the loop sees them: this process's `rank`, how many there
+    are (`count`), the kvstore that joins them (`kv`, for `gluon.Trainer`), and `batches`,
+    how many batches each takes per epoch (None: its whole loader). A synchronous job needs
+    every worker to take the same number of steps, so a run of several sets the shortest
+    shard's length (`with_batches`)."""
+    kv: object = None
+    rank: int = 0
+    count: int = 1
+    batches: Optional[int] = None
+
+    @classmethod
+    def from_kvstore(cls, name, environ=None):
+        """The workers of a run with `--kvstore name` (see `create_kvstore`)."""
+        return cls(*create_kvstore(name, environ))
+
+    @property
+    def is_chief(self):
+        """Rank 0: the worker that prints, holds and writes the run directory."""
+        return self.rank == 0
+
+    def with_batches(self, batches):
+        return dataclasses.replace(self, batches=batches)
+
+    def sum(self, values):
+        """`values` (a number, an array or a dict of numbers) summed over every worker, the
+        same on each: `values` itself on one worker. See `allreduce_sum`."""
+        if self.count == 1:
+            return values
+        return allreduce_sum(self.kv, values)
+
+    def say(self, msg):
+        """Print a line of the run's progress, from the chief only."""
+        say(msg, self.rank)
+
+
+SINGLE = Workers()   # the one worker of a run on one machine
 
 
 def is_distributed(kv):

@@ -6,10 +6,12 @@
 
 `fit` is the epoch loop: a learning rate per epoch (`learning_rate`), one `train_epoch`, a
 validation score, early stopping and a checkpoint after each epoch (`gluon_rnn.checkpoint`).
-With a kvstore of several workers (`gluon_rnn.distributed`) the same loop sums gradients and
-statistics over them. Also here: `seed_everything` and `WeightAverage` (an exponential moving
-average of the weights). `gluon_rnn.run` drives whole runs with `fit`; `gluon_rnn.evaluate`
-scores a saved model with `score_loader` alone.
+On several processes (`workers=`, a `gluon_rnn.distributed.Workers`) the same loop runs on
+each, and `workers.sum` adds the batch sizes and the epoch's statistics over them (the
+Trainer's kvstore adds the gradients); on one machine it adds nothing. Also here:
+`seed_everything` and `WeightAverage` (an exponential moving average of the weights).
+`gluon_rnn.run` drives whole runs with `fit`; `gluon_rnn.evaluate` scores a saved model with
+`score_loader` alone.
 """
 import contextlib
 import math
@@ -26,13 +28,18 @@ from tqdm import tqdm
 from . import distributed
 from .atomic import atomic_write_text
 from .checkpoint import save_checkpoint
+from .distributed import SINGLE
 from .errors import UserError
 from .metrics import confusion_matrix
-from .records import epoch_row, history_csv, say
+from .records import epoch_row, history_csv
 
 
 class TrainingDiverged(UserError):
     pass
+
+
+# what `train_epoch` counts on its own shard, and `fit` adds up over the workers
+SUMMED_STATS = ("loss_sum", "correct", "count", "tokens", "padded_tokens")
 
 
 # --------------------------------------------------------------------------- the loop
@@ -53,10 +60,11 @@ def _to_devices(batch, ctx):
 
 
 def train_epoch(net, loader, loss_fn, trainer, ctx, clip=5.0, num_batches=None, epoch=1,
-                progress=True, kv=None, average=None):
+                progress=True, workers=SINGLE, average=None):
     """One pass over `loader` (or its first `num_batches`); returns loss/acc sums and
-    throughput. `ctx` is a list of contexts (data parallel); `kv` the trainer's kvstore when
-    it spans several workers; `average` a `WeightAverage` to update after every step."""
+    throughput. `ctx` is a list of contexts (data parallel); `workers` the processes that
+    train together (`distributed.Workers`); `average` a `WeightAverage` to update after
+    every step."""
     params = [p for p in net.collect_params().values() if p.grad_req != "null"]
     total = len(loader) if num_batches is None else num_batches
     loss_sum = correct = count = real_tokens = all_tokens = 0.0
@@ -95,7 +103,7 @@ def train_epoch(net, loader, loss_fn, trainer, ctx, clip=5.0, num_batches=None, 
         n = tokens.shape[0]
         # The gradient is summed over every worker's batch, and batches differ in size (the
         # last of each bucket is short): every worker must divide by the same total.
-        global_batch = int(distributed.allreduce_sum(kv, np.array([n]))[0]) if kv else n
+        global_batch = int(workers.sum(n))
         distributed.allreduce_grads(trainer)  # sums over devices and workers
         if clip:
             # Gradients are sums over the batch; the trainer divides by its size later, so
@@ -145,10 +153,10 @@ def learning_rate(cfg, epoch):
     return cfg.lr * max(cfg.lr_decay ** (epoch - 1), cfg.lr_floor)
 
 
-def fit(cfg, net, trainer, loaders, num_classes, ctx, out, state, kv=None, rank=0,
-        num_workers=1, num_batches=None):
+def fit(cfg, net, trainer, loaders, num_classes, ctx, out, state, workers=SINGLE):
     """Epochs with validation, early stopping and a checkpoint after each; returns the
-    final training state (history, best epoch, ...). `state` is a resumed one or empty."""
+    final training state (history, best epoch, ...). `state` is a resumed one or empty.
+    With several `workers` the chief alone prints and writes the checkpoints."""
     state = dict({"history": [], "best_acc": -1.0, "best_epoch": 0, "stale": 0, "epoch": 0,
                   "stopped_early": False}, **state)
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
@@ -161,15 +169,15 @@ def fit(cfg, net, trainer, loaders, num_classes, ctx, out, state, kv=None, rank=
                                     ctx=ctx)
                 average.shadow = [p.data(average.ctx).copy() for p in average.params]
     if state["epoch"] >= cfg.epochs:
-        say(f"the run has trained {state['epoch']} epochs already, --epochs {cfg.epochs}: "
-            f"nothing to train (raise --epochs to train on)", rank)
+        workers.say(f"the run has trained {state['epoch']} epochs already, --epochs "
+                    f"{cfg.epochs}: nothing to train (raise --epochs to train on)")
     try:
         for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
             if state["stale"] >= cfg.patience:
                 state["stopped_early"] = True
-                say(f"stopping early after epoch {state['epoch']}: no better valid accuracy "
-                    f"for {state['stale']} epochs (--patience {cfg.patience}; raise it to "
-                    f"train on); the best was epoch {state['best_epoch']}", rank)
+                workers.say(f"stopping early after epoch {state['epoch']}: no better valid "
+                            f"accuracy for {state['stale']} epochs (--patience {cfg.patience}; "
+                            f"raise it to train on); the best was epoch {state['best_epoch']}")
                 break
             # Reseeding per epoch makes a resumed run shuffle and drop out exactly as an
             # unbroken one (MXNet's generator state cannot be saved).
@@ -177,13 +185,11 @@ def fit(cfg, net, trainer, loaders, num_classes, ctx, out, state, kv=None, rank=
             # set from the epoch number, not accumulated, so a resumed run uses the same rate
             trainer.set_learning_rate(learning_rate(cfg, epoch))
             stats = train_epoch(net, loaders["train"], loss_fn, trainer, ctx, clip=cfg.clip,
-                                num_batches=num_batches, epoch=epoch,
-                                progress=cfg.progress and rank == 0,
-                                kv=kv if num_workers > 1 else None, average=average)
-            if num_workers > 1:
-                keys = ("loss_sum", "correct", "count", "tokens", "padded_tokens")
-                sums = distributed.allreduce_sum(kv, np.array([stats[k] for k in keys]))
-                stats.update(zip(keys, (float(v) for v in sums)))
+                                num_batches=workers.batches, epoch=epoch,
+                                progress=cfg.progress and workers.is_chief, workers=workers,
+                                average=average)
+            # the epoch's statistics over every worker's shard (each timed its own seconds)
+            stats.update(workers.sum({k: stats[k] for k in SUMMED_STATS}))
             with average.swapped() if average else contextlib.nullcontext():
                 valid = score_loader(net, loaders["valid"], ctx, num_classes, loss_fn)
             row = epoch_row(epoch, stats, valid, trainer.learning_rate)
@@ -193,12 +199,13 @@ def fit(cfg, net, trainer, loaders, num_classes, ctx, out, state, kv=None, rank=
             else:
                 state["stale"] += 1
             state["history"] = state["history"] + [row]
-            say(f"epoch {epoch}/{cfg.epochs}  train loss {row['train_loss']:.4f} acc "
-                f"{row['train_acc']:.4f} | valid loss {row['valid_loss']:.4f} acc "
-                f"{row['valid_acc']:.4f} | {row['seconds']:.1f}s {row['tokens_per_second']:,.0f} "
-                f"tok/s, padding {row['padding_fraction']:.1%}" + ("  *" if improved else ""), rank)
+            workers.say(f"epoch {epoch}/{cfg.epochs}  train loss {row['train_loss']:.4f} acc "
+                        f"{row['train_acc']:.4f} | valid loss {row['valid_loss']:.4f} acc "
+                        f"{row['valid_acc']:.4f} | {row['seconds']:.1f}s "
+                        f"{row['tokens_per_second']:,.0f} tok/s, padding "
+                        f"{row['padding_fraction']:.1%}" + ("  *" if improved else ""))
             state["best_params"] = f"epoch-{state['best_epoch']:04d}.params"
-            if rank == 0:
+            if workers.is_chief:
                 state = save_checkpoint(out, epoch, net, trainer, state, average)
                 atomic_write_text(out / "history.csv", history_csv(state["history"]))
             else:
@@ -209,9 +216,9 @@ def fit(cfg, net, trainer, loaders, num_classes, ctx, out, state, kv=None, rank=
         # how to go on from them, then let the command line end the run (`errors.run_cli`).
         done = state["epoch"]
         saved = "epoch 1 is saved" if done == 1 else f"epochs 1-{done} are saved"
-        say(f"interrupted in epoch {done + 1}; " + (
+        workers.say(f"interrupted in epoch {done + 1}; " + (
             f"{saved} in {out}: continue with --resume --out {out}"
-            if done else "no epoch was complete, nothing to resume"), rank)
+            if done else "no epoch was complete, nothing to resume"))
         raise
     return state
 

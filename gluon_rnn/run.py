@@ -30,7 +30,7 @@ from .loop import fit, score_loader, seed_everything
 from .metrics import report
 from .model_io import atomic_save, atomic_write_json, atomic_write_text, export_symbol, save_model_dir
 from .plots import plot_confusion_matrix, plot_learning_curves
-from .records import run_metrics, say
+from .records import run_metrics
 
 
 def _run_dir(cfg):
@@ -40,10 +40,11 @@ def _run_dir(cfg):
     return out
 
 
-def prepare_data(cfg, rank=0, num_workers=1):
-    """Corpus, vocabulary (from the training split only) and the three loaders. With several
-    workers each takes its own shard of the training set, and `num_batches` is the shortest
-    shard's length: dist_sync needs every worker to take the same number of steps."""
+def prepare_data(cfg, workers=distributed.SINGLE):
+    """Corpus, vocabulary (from the training split only), the three loaders and how many
+    training batches each worker takes per epoch (None: all of them). With several `workers`
+    each takes its own shard of the training set, and the count is the shortest shard's
+    length: dist_sync needs every worker to take the same number of steps."""
     corpus = gdata.load_corpus(dataset=cfg.dataset if cfg.data else (cfg.dataset or "imdb"),
                                data=cfg.data, text_column=cfg.text_column,
                                label_column=cfg.label_column, data_dir=cfg.data_dir,
@@ -61,18 +62,19 @@ def prepare_data(cfg, rank=0, num_workers=1):
               for name in ("train", "valid", "test")}
     vocab = gdata.build_vocab(tokens["train"], cfg.vocab_size)
 
-    def loader(name, shuffle, part=(1, 0)):
+    def loader(name, shuffle, rank=0, count=1):
         ids = gdata.encode(tokens[name], vocab, cfg.max_len, cfg.truncate)
         labels = [label for _, label in getattr(corpus, name)]
         return gdata.make_loader(ids, labels, cfg.batch_size, shuffle=shuffle,
-                                 num_buckets=cfg.num_buckets, num_parts=part[0],
-                                 part_index=part[1])
+                                 num_buckets=cfg.num_buckets, worker_rank=rank,
+                                 worker_count=count)
 
-    loaders = {"train": loader("train", True, (num_workers, rank)),
+    loaders = {"train": loader("train", True, workers.rank, workers.count),
                "valid": loader("valid", False), "test": loader("test", False)}
     num_batches = None
-    if num_workers > 1:
-        num_batches = min(len(loader("train", True, (num_workers, r))) for r in range(num_workers))
+    if workers.count > 1:
+        num_batches = min(len(loader("train", True, r, workers.count))
+                          for r in range(workers.count))
     return corpus, vocab, loaders, num_batches
 
 
@@ -134,15 +136,16 @@ def run(cfg, given=None):
             cfg = dataclasses.replace(cfg, data=_saved_data_path(cfg.data, saved))
     options.check_config(cfg)
     ctx = distributed.parse_ctx(cfg.ctx)
-    kv, rank, num_workers = distributed.create_kvstore(cfg.kvstore)
-    # Rank 0 writes the run directory, so it alone holds it; other workers add worker-RANK.json.
-    with rundir.RunLock(out) if rank == 0 else contextlib.nullcontext():
-        if rank == 0:
+    workers = distributed.Workers.from_kvstore(cfg.kvstore)
+    # The chief writes the run directory, so it alone holds it; other workers add
+    # worker-RANK.json.
+    with rundir.RunLock(out) if workers.is_chief else contextlib.nullcontext():
+        if workers.is_chief:
             rundir.check_run_dir(out, cfg.resume, cfg.overwrite)
             if cfg.overwrite:
                 rundir.clear_run(out)
         try:
-            return _run(cfg, out, saved, ctx, kv, rank, num_workers)
+            return _run(cfg, out, saved, ctx, workers)
         except mx.base.MXNetError as err:
             too_large = "larger than 2^31" in str(err)
             if not too_large and "Failed to allocate" not in str(err):
@@ -159,9 +162,10 @@ def run(cfg, given=None):
                 from None
 
 
-def _run(cfg, out, saved, ctx, kv, rank, num_workers):
+def _run(cfg, out, saved, ctx, workers):
     seed_everything(cfg.seed)
-    corpus, vocab, loaders, num_batches = prepare_data(cfg, rank, num_workers)
+    corpus, vocab, loaders, num_batches = prepare_data(cfg, workers)
+    workers = workers.with_batches(num_batches)
     fingerprint = rundir.data_fingerprint(cfg.data, corpus)
     recorded = saved and saved["data_fingerprint"]
     if recorded and not rundir.same_data(fingerprint, recorded):
@@ -169,21 +173,22 @@ def _run(cfg, out, saved, ctx, kv, rank, num_workers):
         raise UserError(f"{given} is not the data the run in {out} was trained on "
                         f"({rundir.describe_data(fingerprint)}; the run's: "
                         f"{rundir.describe_data(recorded)})")
-    say(f"data: {corpus.dataset} from {corpus.source}: {len(corpus.train)} train, "
+    workers.say(
+        f"data: {corpus.dataset} from {corpus.source}: {len(corpus.train)} train, "
         f"{len(corpus.valid)} valid, {len(corpus.test)} test, {corpus.num_classes} classes "
         f"({corpus.duplicates_removed} duplicates removed" + (
             f" from all {corpus.num_examples} examples, before taking --limit {cfg.limit})"
-             if cfg.limit and corpus.duplicates_removed else ")"), rank)
+            if cfg.limit and corpus.duplicates_removed else ")"))
     net = build_net(cfg, len(vocab), corpus.num_classes, ctx)
     # update_on_kvstore=False: gradients are aggregated, then clipped and applied locally,
     # which also keeps the optimizer state on this process so a checkpoint can hold it.
     trainer = gluon.Trainer(net.collect_params(), "adam",
                             {"learning_rate": cfg.lr, "wd": cfg.weight_decay},
-                            kvstore=kv, update_on_kvstore=False)
+                            kvstore=workers.kv, update_on_kvstore=False)
     state = {}
     if cfg.resume:
         state = load_checkpoint(out, net, trainer, ctx)
-        say(f"resuming {out} after epoch {state['epoch']}", rank)
+        workers.say(f"resuming {out} after epoch {state['epoch']}")
     resumed_from = state.get("epoch")
     # Every checkpoint records the settings and the data: what --resume continues with.
     state.update(config=dataclasses.asdict(cfg), data_fingerprint=fingerprint)
@@ -191,33 +196,33 @@ def _run(cfg, out, saved, ctx, kv, rank, num_workers):
         state["data_path"] = str(Path(cfg.data).resolve())
     # A finished run that is resumed to train on stays a servable model (its config.json is
     # kept) until finish() replaces it, file by file, with the same settings and vocabulary.
-    state = fit(cfg, net, trainer, loaders, corpus.num_classes, ctx, out, state, kv, rank,
-                num_workers, num_batches)
+    state = fit(cfg, net, trainer, loaders, corpus.num_classes, ctx, out, state, workers)
 
     # Every worker of a synchronous run ends with the same parameters: the checksums say so.
     checksum = distributed.param_checksum(net)
-    if num_workers > 1:
+    if workers.count > 1:
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(out / f"worker-{rank}.json", {
-            "rank": rank, "num_workers": num_workers, "param_checksum": checksum,
+        atomic_write_json(out / f"worker-{workers.rank}.json", {
+            "rank": workers.rank, "num_workers": workers.count, "param_checksum": checksum,
             "train_loss": [h["train_loss"] for h in state["history"]]})
-        if rank != 0:
+        if not workers.is_chief:
             return None
     return finish(cfg, net, corpus, loaders["test"], ctx, out, state, resumed_from, checksum,
-                  num_workers, vocab, fingerprint)
+                  vocab, fingerprint, workers)
 
 
-def finish(cfg, net, corpus, test_loader, ctx, out, state, resumed_from, checksum, num_workers,
-           vocab, fingerprint=None):
+def finish(cfg, net, corpus, test_loader, ctx, out, state, resumed_from, checksum, vocab,
+           fingerprint=None, workers=distributed.SINGLE):
     """Score the test set once, with the best validation epoch's parameters; write the model,
-    its export, metrics.json and the plots, and config.json last: it marks the model complete."""
+    its export, metrics.json and the plots, and config.json last: it marks the model complete.
+    The chief of several `workers` alone calls it."""
     history = state["history"]
     net.load_parameters(str(out / "checkpoint" / state["best_params"]), ctx=ctx)
     test = score_loader(net, test_loader, ctx, corpus.num_classes)
     rep = report(test["confusion"], corpus.label_names)
     param_count = sum(int(np.prod(p.shape)) for p in net.collect_params().values())
     metrics = run_metrics(cfg, corpus, state, rep, test, resumed_from, param_count, checksum,
-                          num_workers)
+                          workers.count)
     atomic_save(out / "model.params", net.save_parameters)
     tokens, valid_length, _ = next(iter(test_loader))
     export_symbol(out, net, (tokens.as_in_context(ctx[0]), valid_length.as_in_context(ctx[0])))
@@ -232,10 +237,10 @@ def finish(cfg, net, corpus, test_loader, ctx, out, state, resumed_from, checksu
     atomic_write_text(out / rundir.SEEN_FILE, "".join(d + "\n" for d in sorted(set(seen))))
     save_model_dir(out, net, vocab, corpus.label_names, cfg.max_len, params=False,
                    truncate=cfg.truncate, data=rundir.data_record(cfg, corpus, fingerprint))
-    say(f"test accuracy {rep['accuracy']:.4f} (loss {test['loss']:.4f}, macro F1 "
-        f"{rep['macro_f1']:.4f}) on {len(corpus.test)} examples, best epoch "
-        f"{state['best_epoch']}")
-    say(f"wrote {out}/: model (config.json, vocab.json, model.params, model-symbol.json, "
-        f"model-0000.params), metrics.json, history.csv, learning_curves.png, "
-        f"confusion_matrix.png, {rundir.SEEN_FILE}")
+    workers.say(f"test accuracy {rep['accuracy']:.4f} (loss {test['loss']:.4f}, macro F1 "
+                f"{rep['macro_f1']:.4f}) on {len(corpus.test)} examples, best epoch "
+                f"{state['best_epoch']}")
+    workers.say(f"wrote {out}/: model (config.json, vocab.json, model.params, "
+                f"model-symbol.json, model-0000.params), metrics.json, history.csv, "
+                f"learning_curves.png, confusion_matrix.png, {rundir.SEEN_FILE}")
     return metrics

@@ -312,12 +312,12 @@ def test_bucketing_reduces_padding():
 
 def test_shards_partition_the_examples():
     ids, labels = varied(101)
-    parts = [epoch(gdata.make_loader(ids, labels, 8, True, seed=0, num_parts=3, part_index=k))[1]
-             for k in range(3)]
+    parts = [epoch(gdata.make_loader(ids, labels, 8, True, seed=0, worker_rank=k,
+                                     worker_count=3))[1] for k in range(3)]
     assert sorted(sum(parts, [])) == labels
     assert [len(p) for p in parts] == [34, 34, 33]
     with pytest.raises(ValueError):
-        gdata.make_loader(ids, labels, 8, False, num_parts=3, part_index=3)
+        gdata.make_loader(ids, labels, 8, False, worker_rank=3, worker_count=3)
 
 
 # ---------------------------------------------------------------- IMDB without the network

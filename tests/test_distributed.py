@@ -14,8 +14,8 @@ from mxnet import gluon
 import dist_tiny_worker
 from conftest import REPO
 from gluon_rnn import distributed
-from gluon_rnn.distributed import (allgather, allreduce_sum, create_kvstore, param_checksum,
-                                   parse_ctx)
+from gluon_rnn.distributed import (SINGLE, Workers, allgather, allreduce_sum, create_kvstore,
+                                   param_checksum, parse_ctx)
 from gluon_rnn.errors import UserError
 
 
@@ -163,6 +163,56 @@ def test_allgather_bits_survive_a_float32_server(monkeypatch):
     allreduce_sum(SimpleNamespace(type="dist_sync", rank=1, num_workers=2), [0.2, 2.0 ** 53])
     total = allreduce_sum(SimpleNamespace(type="dist_sync", rank=0, num_workers=2), [0.1, 1.0])
     assert total.tolist() == [0.1 + 0.2, 2.0 ** 53 + 1.0]
+
+
+# --------------------------------------------------------------------------- Workers
+
+@pytest.mark.parametrize("name", ["local", "device"])
+def test_workers_of_one_machine_add_nothing(name):
+    workers = Workers.from_kvstore(name, environ={})
+    assert (workers.kv, workers.rank, workers.count, workers.batches) == (name, 0, 1, None)
+    assert workers.is_chief and SINGLE.is_chief and SINGLE.count == 1
+    values = {"loss_sum": 1.5, "count": 4}
+    array = np.array([1, 2])
+    # the very values back, ints still ints: one machine's loop is untouched by the sum
+    assert workers.sum(values) is values and workers.sum(array) is array
+    assert workers.sum(7) == 7 and isinstance(workers.sum(7), int)
+
+
+def test_workers_sum_over_two_simulated_workers(monkeypatch):
+    """Several workers: `sum` is `allreduce_sum` over the kvstore, for a number, an array
+    or a dict, the same total on each worker."""
+    pushes = {}
+
+    def server(kv, flat):
+        pushes[kv.rank] = flat.astype(np.float32)
+        return sum(pushes.values()).astype(np.float32)
+
+    monkeypatch.setattr(distributed, "_push_pull_sum", server)
+    pair = [Workers(SimpleNamespace(type="dist_sync", rank=r, num_workers=2), r, 2)
+            for r in (0, 1)]
+    assert pair[0].is_chief and not pair[1].is_chief
+    for own, total in (((3, 5), 8), (({"n": 1, "x": 0.25}, {"n": 2, "x": 0.5}),
+                                       {"n": 3.0, "x": 0.75})):
+        pushes.clear()
+        pair[1].sum(own[1])
+        assert pair[0].sum(own[0]) == total
+    pushes.clear()
+    pair[1].sum(np.array([1.0, 2.0]))
+    assert pair[0].sum(np.array([10.0, 20.0])).tolist() == [11.0, 22.0]
+
+
+def test_only_the_chief_says(capsys):
+    Workers("dist_sync", 1, 2).say("from rank 1")
+    Workers("dist_sync", 0, 2).say("from rank 0")
+    SINGLE.say("alone")
+    assert capsys.readouterr().out == "from rank 0\nalone\n"
+
+
+def test_with_batches_leaves_the_original():
+    workers = Workers("dist_sync", 1, 2)
+    assert workers.with_batches(12) == Workers("dist_sync", 1, 2, 12)
+    assert workers.batches is None
 
 
 # --------------------------------------------------------------------------- a real job

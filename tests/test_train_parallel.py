@@ -1,4 +1,5 @@
-"""The shared loop on several devices and on MXNet's parameter server (2 workers, 1 server)."""
+"""The shared loop on several devices, with stand-in workers, and on MXNet's parameter server
+(2 workers, 1 server)."""
 import json
 import sys
 
@@ -30,6 +31,38 @@ def test_the_readmes_two_cpu_devices_train_as_one(tmp_path):
     assert json.loads((tmp_path / "two" / "metrics.json").read_text())["context"] == "cpu:0,cpu:1"
 
 
+def random_batches(sizes, seed=0):
+    """(tokens, valid_length, label) batches of `sizes` examples, tokens 2..29, up to 6 long."""
+    import mxnet as mx
+    import numpy as np
+    rng = np.random.RandomState(seed)
+    batches = []
+    for n in sizes:
+        lengths = rng.randint(1, 7, size=n)
+        tokens = rng.randint(2, 30, size=(n, 6)).astype("float32")
+        for row, length in enumerate(lengths):
+            tokens[row, length:] = 0
+        batches.append((mx.nd.array(tokens), mx.nd.array(lengths),
+                        mx.nd.array(rng.randint(0, 2, size=n))))
+    return batches
+
+
+def same_start_net(ctx, initial=None):
+    """A tiny `mean` net on `ctx`, set to `initial` (name -> NDArray) when given; returns it
+    and its parameters, to pass as `initial` to the next."""
+    import mxnet as mx
+    from gluon_rnn import build_model
+    net = build_model("mean", 30, embed_size=4, hidden_size=4)
+    net.initialize(mx.init.Xavier(), ctx=ctx)
+    params = net._collect_params_with_prefix()
+    if initial is None:
+        initial = {k: p.data(ctx[0]).copy() for k, p in params.items()}
+    for k, p in params.items():
+        p.set_data(initial[k])
+    net.hybridize(static_alloc=True)
+    return net, initial
+
+
 def test_two_devices_sum_the_gradients_of_one_for_every_batch_size():
     """Batches of 5, 1, 3 and 1 examples (1 is fewer than the 2 devices) on cpu:0,cpu:1 move
     every parameter exactly as one device does: the devices' gradients add up to the one
@@ -37,28 +70,13 @@ def test_two_devices_sum_the_gradients_of_one_for_every_batch_size():
     import mxnet as mx
     import numpy as np
     from mxnet import gluon
-    from gluon_rnn import build_model
     from gluon_rnn.loop import train_epoch
 
-    rng = np.random.RandomState(0)
-    batches = []
-    for n in (5, 1, 3, 1):
-        lengths = rng.randint(1, 7, size=n)
-        tokens = rng.randint(2, 30, size=(n, 6)).astype("float32")
-        for row, length in enumerate(lengths):
-            tokens[row, length:] = 0
-        batches.append((mx.nd.array(tokens), mx.nd.array(lengths),
-                        mx.nd.array(rng.randint(0, 2, size=n))))
+    batches = random_batches((5, 1, 3, 1))
     initial, trained = None, []
     for ctx in ([mx.cpu(0)], [mx.cpu(0), mx.cpu(1)]):
-        net = build_model("mean", 30, embed_size=4, hidden_size=4)
-        net.initialize(mx.init.Xavier(), ctx=ctx)
+        net, initial = same_start_net(ctx, initial)
         params = net._collect_params_with_prefix()
-        if initial is None:
-            initial = {k: p.data(ctx[0]).copy() for k, p in params.items()}
-        for k, p in params.items():
-            p.set_data(initial[k])
-        net.hybridize(static_alloc=True)
         trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.5},
                                 kvstore="device", update_on_kvstore=False)
         stats = train_epoch(net, batches, gluon.loss.SoftmaxCrossEntropyLoss(), trainer, ctx,
@@ -70,6 +88,86 @@ def test_two_devices_sum_the_gradients_of_one_for_every_batch_size():
         for k in one:
             assert not np.allclose(one[k], initial[k].asnumpy()), k   # it trained
             np.testing.assert_allclose(device[k], one[k], rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+def twin_workers(rank):
+    """`distributed.Workers` of two, whose other worker takes a batch of the same size as
+    this one's and adds nothing to the gradients: `sum` doubles."""
+    from gluon_rnn.distributed import Workers
+
+    class Twin(Workers):
+        def sum(self, values):
+            if isinstance(values, dict):
+                return {k: 2.0 * v for k, v in values.items()}
+            return 2 * values
+    return Twin(kv="device", rank=rank, count=2)
+
+
+def test_the_step_divides_by_the_batch_summed_over_the_workers():
+    """`train_epoch` divides each step's gradient by `workers.sum` of the batch sizes: with a
+    second worker that brings as many examples and no gradient, plain SGD at twice the rate
+    takes the very steps of one worker."""
+    import mxnet as mx
+    import numpy as np
+    from mxnet import gluon
+    from gluon_rnn.loop import train_epoch
+
+    batches, ctx = random_batches((5, 1, 3)), [mx.cpu(0)]
+    initial, trained = None, []
+    for rate, workers in ((0.5, None), (1.0, twin_workers(0)), (0.5, twin_workers(0))):
+        net, initial = same_start_net(ctx, initial)
+        trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": rate},
+                                kvstore="device", update_on_kvstore=False)
+        extra = {"workers": workers} if workers else {}
+        train_epoch(net, batches, gluon.loss.SoftmaxCrossEntropyLoss(), trainer, ctx, clip=0,
+                    progress=False, **extra)
+        trained.append({k: p.data().asnumpy()
+                        for k, p in net._collect_params_with_prefix().items()})
+    one, twin, half = trained
+    for k in one:
+        np.testing.assert_allclose(twin[k], one[k], rtol=1e-5, atol=1e-6, err_msg=k)
+    assert any(not np.allclose(half[k], one[k]) for k in one)   # the sum does change the step
+
+
+def test_fit_adds_the_statistics_over_workers_and_only_the_chief_writes(tmp_path, capsys):
+    """An epoch's training statistics are `workers.sum` of every worker's (twice the tokens
+    for two equal workers, the same mean loss); a worker other than the chief prints
+    nothing and writes no checkpoint, yet counts the epoch as done."""
+    import random
+    import mxnet as mx
+    from mxnet import gluon
+    from gluon_rnn import data as gdata
+    from gluon_rnn.distributed import SINGLE
+    from gluon_rnn.loop import fit
+    from gluon_rnn.options import Config
+
+    rng = random.Random(0)
+    ids = [[rng.randrange(2, 30) for _ in range(rng.randint(1, 9))] for _ in range(40)]
+    labels = [rng.randrange(2) for _ in ids]
+    loaders = {name: gdata.make_loader(ids, labels, 8, shuffle=name == "train")
+               for name in ("train", "valid")}
+    ctx, initial, rows = [mx.cpu(0)], None, {}
+    for name, rate, workers in (("one", 0.5, SINGLE), ("chief", 1.0, twin_workers(0)),
+                                ("other", 1.0, twin_workers(1))):
+        net, initial = same_start_net(ctx, initial)
+        trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": rate},
+                                kvstore="device", update_on_kvstore=False)
+        cfg = Config(epochs=1, lr=rate, clip=0, progress=False)
+        capsys.readouterr()
+        state = fit(cfg, net, trainer, loaders, 2, ctx, tmp_path / name, {}, workers)
+        printed = capsys.readouterr().out
+        assert state["epoch"] == 1 and len(state["history"]) == 1
+        rows[name] = state["history"][0]
+        if name == "other":
+            assert printed == "" and not (tmp_path / name).exists()
+        else:
+            assert printed.startswith("epoch 1/1") and (tmp_path / name / "checkpoint").is_dir()
+    one = rows["one"]
+    for name in ("chief", "other"):
+        assert rows[name]["tokens"] == 2 * one["tokens"]
+        assert rows[name]["padded_tokens"] == 2 * one["padded_tokens"]
+        assert abs(rows[name]["train_loss"] - one["train_loss"]) < 1e-5
+        assert rows[name]["valid_loss"] == rows["chief"]["valid_loss"]
 
 
 def test_dist_sync_two_workers_train_on_halves_and_end_with_equal_parameters(tiny_tsv,
