@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from gluon_rnn import ARCHITECTURES
@@ -133,3 +134,38 @@ def test_the_peak_counts_full_avx512_units_except_on_zen4():
         peak, _ = fp32_peak(dict(base, vendor=vendor, family=family), fma_units=1)
         lanes[name] = peak / (2 * 1e9)   # 1 core, 1 unit, 2 flops per FMA, 1 GHz
     assert lanes == {"zen4": 8, "zen5": 16, "intel": 16}, lanes
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "static_alloc", "static"])
+def test_every_timed_graph_trains_on_the_imperative_numbers(tmp_path, mode):
+    """Each architecture as the bench builds it in `mode` gives, on its first training
+    step, the imperative net's logits and gradients (same weights, same batch). mxnet
+    1.9.1's `foreach` under static_shape left `lstm-cells`' first step's outputs and
+    gradients unwritten (whatever the memory held: a NaN loss, or a failed backward)."""
+    import mxnet as mx
+    from mxnet import autograd
+    sys.path.insert(0, str(BENCH.parent))
+    from speed.config import QUICK
+    from speed.tasks import _build, _make_batch
+    spec = dict(QUICK, seq_len=8, embed_size=16, hidden_size=16, vocab_size=50)
+    ctx = mx.cpu()
+    tokens, valid_length, label = _make_batch(4, spec["seq_len"], spec, ctx)
+    loss_fn = mx.gluon.loss.SoftmaxCrossEntropyLoss()
+
+    def step(net):
+        with autograd.record():
+            logits = net(tokens, valid_length)
+            loss = loss_fn(logits, label)
+        loss.backward()
+        grads = [p.grad().asnumpy() for p in net.collect_params().values()]
+        return logits.asnumpy(), grads
+
+    for arch in ARCHITECTURES:
+        imperative = _build(arch, "imperative", spec, ctx)
+        imperative.save_parameters(str(tmp_path / "w.params"))
+        timed = _build(arch, mode, spec, ctx)
+        timed.load_parameters(str(tmp_path / "w.params"), ctx=ctx)
+        (want, want_grads), (got, got_grads) = step(imperative), step(timed)
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, err_msg=arch)
+        for g, w in zip(got_grads, want_grads):
+            np.testing.assert_allclose(g, w, rtol=1e-3, atol=1e-5, err_msg=arch)
