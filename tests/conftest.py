@@ -2,6 +2,7 @@
 one finished run to read back, and the checks every command's bad input must pass."""
 import os
 import random
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -92,6 +93,14 @@ def assert_one_line_error(proc, *fragments):
     assert len([l for l in lines if l.startswith("error: ")]) == 1, proc.stderr
     for frag in fragments:
         assert frag in lines[-1], (frag, lines[-1])
+
+
+def sigint_at_default():
+    """`preexec_fn` for a command the test will Ctrl-C: SIGINT back at its default action. A
+    process started from a background job (`make test &`, a CI runner) inherits SIGINT
+    ignored, and Python then installs no KeyboardInterrupt handler at all; a command started
+    from a terminal, where Ctrl-C is pressed, has it at the default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def assert_exit_2(proc, *fragments):

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SMALL, assert_exit_2, make_sentences, run_module
+from conftest import (REPO, SMALL, assert_exit_2, make_sentences, run_module,
+                      sigint_at_default)
 
 
 # ------------------------------------------------------------------- flags
@@ -144,7 +145,8 @@ def test_ctrl_c_while_mxnet_imports_is_no_traceback(tiny_tsv, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(shim.parent), MXNET_IMPORT_BEGUN=str(ready))
     proc = subprocess.Popen([sys.executable, "-m", "gluon_rnn.train", "--data", str(tiny_tsv),
                              "--out", str(tmp_path / "o"), *SMALL], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=sigint_at_default)
     deadline = time.time() + 60
     while not ready.exists():
         assert proc.poll() is None and time.time() < deadline, "mxnet was never imported"

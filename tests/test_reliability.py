@@ -12,7 +12,7 @@ import time
 import pytest
 
 from conftest import (REPO, SMALL, assert_one_line_error, history_without_timings,
-                      make_sentences, run_module, write_labelled)
+                      make_sentences, run_module, sigint_at_default, write_labelled)
 
 # dropout on, so that a resumed run must replay its masks too
 DROPOUT = [*SMALL, "--dropout", "0.2"]
@@ -170,7 +170,7 @@ def _start_training(data, out, epochs):
         [sys.executable, "-m", "gluon_rnn.train", "--arch", "lstm", "--data", str(data),
          "--epochs", str(epochs), "--out", str(out), "--patience", "9", *DROPOUT],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        env=dict(os.environ, PYTHONUNBUFFERED="1"), preexec_fn=sigint_at_default)
 
 
 def _wait_for_epoch(out, epoch, proc, timeout=240):
