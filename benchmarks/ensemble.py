@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import ngram_baseline  # noqa: E402
 from gluon_rnn import evaluate as gevaluate  # noqa: E402
-from gluon_rnn.data import split_fingerprint, tokenize  # noqa: E402
+from gluon_rnn.data import PAD_ID, split_fingerprint, tokenize  # noqa: E402
 from gluon_rnn.errors import ArgumentParser, UserError, run_cli  # noqa: E402
 from script_out import add_run_args, claim_out, run_dir, write_out  # noqa: E402
 from gluon_rnn.model_io import (atomic_write_text, encode_texts,  # noqa: E402
@@ -53,12 +53,12 @@ def rnn_log_odds(net, vocab, config, texts, batch_size=256):
     from gluonnlp.data.batchify import Pad
     ids = encode_texts(texts, vocab, config)
     order = np.argsort([len(x) for x in ids], kind="stable")
-    pad = Pad(axis=0, pad_val=0, ret_length=True, dtype="float32")
+    pad = Pad(axis=0, pad_val=PAD_ID, ret_length=True, dtype="float32")
     out = np.empty(len(ids))
     for start in range(0, len(ids), batch_size):
         chunk = order[start:start + batch_size]
         # an empty text still needs one (padding) column; its valid_length stays 0
-        tokens, _ = pad([ids[i] or [0] for i in chunk])
+        tokens, _ = pad([ids[i] or [PAD_ID] for i in chunk])
         valid_length = mx.nd.array([len(ids[i]) for i in chunk], dtype="float32")
         # Pad's arrays live in shared memory; the hybridized graph takes one context
         logits = net(tokens.as_in_context(mx.cpu()), valid_length).asnumpy()   # (N, 2)
@@ -141,8 +141,7 @@ def fit_ngram(corpus, n, log):
 def ensemble(models, ngrams=2, data_dir=None, seed=None, log=lambda msg: None):
     """Everything the command prints, and the test split's texts, labels and every part's
     log-odds ({"text": [...], "label": ..., "rnn": ..., "ngram": ...}, the runs keyed as
-    under `models`). `models` is one run directory or a list of them."""
-    models = [models] if isinstance(models, (str, Path)) else list(models)
+    under `models`). `models` is a list of run directories."""
     names = ["rnn"] if len(models) == 1 else [f"rnn{k}" for k in range(1, len(models) + 1)]
     runs = [load_run(model, data_dir, seed) for model in models]
     corpus = runs[0][3]
@@ -177,22 +176,24 @@ def ensemble(models, ngrams=2, data_dir=None, seed=None, log=lambda msg: None):
     weight = round(sum(weights[:-1]), 2)
     by_part = dict(zip(names + ["ngram"], weights))
     both = {"test_accuracy": round(accuracy(mix, y_test), 6),
-            "valid_accuracy": round(valid_acc, 6), "weight": weight, "weights": by_part}
+            "valid_accuracy": round(valid_acc, 6), "weight": weight}
     log(f"ensemble: weights {by_part} (valid accuracy {valid_acc:.4f}): test accuracy "
         f"{both['test_accuracy']:.4f}")
     seconds = [parts[name]["seconds"] for name in names]
     train_seconds = None if None in seconds else round(sum(seconds) + ngram["seconds"], 3)
     configs = [run[2] for run in runs]
+
+    def per_run(values):   # one run's value as it is, several runs' as a list
+        return values[0] if len(values) == 1 else values
     result = {
         "model": "ensemble", "test_accuracy": both["test_accuracy"], "weight": weight,
         "weights": by_part,
         "num_test": len(corpus.test), "num_train": len(corpus.train),
         "num_valid": len(corpus.valid), "train_seconds": train_seconds,
         "models": {**parts, "ngram": ngram, "ensemble": both},
-        "run": str(models[0]) if len(models) == 1 else [str(m) for m in models],
-        "arch": configs[0]["model"]["arch"] if len(models) == 1
-        else [c["model"]["arch"] for c in configs],
-        "max_len": configs[0]["max_len"] if len(models) == 1 else [c["max_len"] for c in configs],
+        "run": per_run([str(m) for m in models]),
+        "arch": per_run([c["model"]["arch"] for c in configs]),
+        "max_len": per_run([c["max_len"] for c in configs]),
         "ngrams": ngrams,
         "seed": configs[0]["data"].get("seed"), "split_sha256": fingerprint,
     }
