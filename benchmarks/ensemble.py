@@ -101,9 +101,11 @@ def accuracy(log_odds, y):
     return float(np.mean((log_odds > 0) == y))
 
 
-def load_run(model, data_dir=None, seed=None):
+def load_run(model, data_dir=None, seed=None, known=None):
     """(net, vocab, config, corpus, run metrics) of a run directory, the corpus split exactly
-    as the run split it; with `seed`, the run must have been trained with it."""
+    as the run split it; with `seed`, the run must have been trained with it. `known`: an
+    earlier run's (config, corpus), whose corpus is this run's too when both runs record the
+    same data and split (the split follows from that record alone)."""
     argv = ["--model", str(model)] + (["--data-dir", data_dir] if data_dir else [])
     net, vocab, config = load_model_dir(model)
     if config.get("data") is None:
@@ -113,8 +115,11 @@ def load_run(model, data_dir=None, seed=None):
     if config["model"]["num_classes"] != 2:
         raise UserError(f"{model}: {config['model']['num_classes']} classes; the ensemble "
                         f"takes two")
-    corpus, _, _ = gevaluate.load_examples(gevaluate.build_parser().parse_args(argv),
-                                           config["data"])
+    if known and known[0]["data"] == config["data"]:
+        corpus = known[1]
+    else:
+        corpus, _, _ = gevaluate.load_examples(gevaluate.build_parser().parse_args(argv),
+                                               config["data"])
     if corpus.label_names != config["label_names"]:
         raise UserError(f"{model}: its classes {config['label_names']} are not the data's "
                         f"{corpus.label_names}")
@@ -143,7 +148,8 @@ def ensemble(models, ngrams=2, data_dir=None, seed=None, log=lambda msg: None):
     log-odds ({"text": [...], "label": ..., "rnn": ..., "ngram": ...}, the runs keyed as
     under `models`). `models` is a list of run directories."""
     names = ["rnn"] if len(models) == 1 else [f"rnn{k}" for k in range(1, len(models) + 1)]
-    runs = [load_run(model, data_dir, seed) for model in models]
+    runs = [load_run(models[0], data_dir, seed)]
+    runs += [load_run(model, data_dir, seed, known=runs[0][2:4]) for model in models[1:]]
     corpus = runs[0][3]
     fingerprint = split_fingerprint(corpus)
     for model, run in zip(models[1:], runs[1:]):
