@@ -96,3 +96,53 @@ def distant_negation_reviews(n, distance, seed=0, context=(2, 6)):
             rows[text] = label
     texts = list(rows)
     return [(LABELS[rows[texts[i]]], texts[i]) for i in rng.permutation(len(texts))]
+
+
+class PhraseVotes:
+    """Sentences in a made-up language whose every word means nothing alone: a phrase is a
+    modifier and a word ("m3 w7"), and a fixed random table says which way each of the
+    8 x 12 pairs votes. A sentence is `phrases` phrases; its label is what most of them
+    vote for. To label a sentence a model must look each pair up and add up the votes, so
+    the rule has two stages, one per phrase and one over the phrases.
+
+        >>> task = PhraseVotes(table_seed=0)
+        >>> task.votes("m3 w7 m0 w2 m5 w11")       # [+1 or -1 for each phrase]
+        >>> rows = task.sentences(2000)             # [(label, text), ...]
+    """
+    MODIFIERS = tuple(f"m{i}" for i in range(8))
+    WORDS = tuple(f"w{i}" for i in range(12))
+
+    def __init__(self, table_seed=0, phrases=3):
+        if phrases < 1 or phrases % 2 == 0:
+            raise ValueError(f"phrases must be odd, so that the votes never tie; got {phrases}")
+        self.phrases = phrases
+        rng = np.random.RandomState(table_seed)
+        # +1: the pair votes positive; drawn once, so that no rule simpler than the table holds
+        self.table = rng.choice((-1, 1), size=(len(self.MODIFIERS), len(self.WORDS)))
+
+    def votes(self, text):
+        """The vote of each phrase of `text`, in order: [+1 or -1] * phrases. ValueError for a
+        text this task did not make."""
+        words = text.split()
+        if len(words) != 2 * self.phrases:
+            raise ValueError(f"expected {self.phrases} phrases of two words, got {text!r}")
+        try:
+            return [int(self.table[self.MODIFIERS.index(m), self.WORDS.index(w)])
+                    for m, w in zip(words[::2], words[1::2])]
+        except ValueError:
+            raise ValueError(f"not a phrase of this task in {text!r}") from None
+
+    def sentences(self, n, seed=0):
+        """`n` distinct sentences, phrases drawn uniformly; [(label, text)] in the order drawn,
+        label one of `LABELS`. ValueError when `n` is more than the distinct sentences there are."""
+        pairs = len(self.MODIFIERS) * len(self.WORDS)
+        if n > pairs ** self.phrases:
+            raise ValueError(f"only {pairs ** self.phrases} distinct sentences exist; asked for {n}")
+        rng = np.random.RandomState(seed)
+        rows = {}
+        while len(rows) < n:
+            m = rng.randint(len(self.MODIFIERS), size=self.phrases)
+            w = rng.randint(len(self.WORDS), size=self.phrases)
+            text = " ".join(f"{self.MODIFIERS[i]} {self.WORDS[j]}" for i, j in zip(m, w))
+            rows.setdefault(text, LABELS[int(self.table[m, w].sum() > 0)])
+        return [(label, text) for text, label in rows.items()]

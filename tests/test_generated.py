@@ -1,11 +1,12 @@
 """The generated corpus of the notebooks' quick mode follows its stated rule."""
 from collections import Counter
 
-from gluon_rnn.data import load_corpus
+import numpy as np
 import pytest
 
-from gluon_rnn.generated import (LABELS, NEGATIVE, POSITIVE, cue_span, negation_reviews,
-                                write_tsv)
+from gluon_rnn.data import load_corpus
+from gluon_rnn.generated import (LABELS, NEGATIVE, POSITIVE, PhraseVotes, cue_span,
+                                negation_reviews, write_tsv)
 
 
 def test_negation_reviews_follow_their_rule():
@@ -47,3 +48,31 @@ def test_cue_span_finds_the_word_that_sets_the_label():
         cue_span("good and bad".split())
     with pytest.raises(ValueError, match="found 0"):
         cue_span("the film".split())
+
+
+def test_phrase_votes_label_every_sentence_by_the_majority_of_its_table_votes():
+    task = PhraseVotes(table_seed=0)
+    rows = task.sentences(500, seed=1)
+    assert len({text for _, text in rows}) == 500
+    for label, text in rows:
+        votes = task.votes(text)
+        assert len(votes) == 3 and set(votes) <= {-1, 1}
+        assert label == LABELS[sum(votes) > 0]
+    # both classes, both votes for many pairs: the table is not one sign
+    assert 0.3 < np.mean([label == "positive" for label, _ in rows]) < 0.7
+    assert 0.3 < (task.table > 0).mean() < 0.7
+    # the same seeds give the same sentences and table; another table seed another table
+    assert PhraseVotes(table_seed=0).sentences(500, seed=1) == rows
+    assert (PhraseVotes(table_seed=1).table != task.table).any()
+
+
+def test_phrase_votes_refuse_what_they_did_not_make():
+    task = PhraseVotes(table_seed=0, phrases=1)
+    assert task.votes("m7 w11") == [int(task.table[7, 11])]
+    for text in ("m7", "m7 w11 m0 w0", "w11 m7", "m8 w0"):
+        with pytest.raises(ValueError):
+            task.votes(text)
+    with pytest.raises(ValueError):
+        PhraseVotes(phrases=2)
+    with pytest.raises(ValueError):
+        task.sentences(8 * 12 + 1)
