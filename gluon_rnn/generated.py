@@ -99,11 +99,12 @@ def distant_negation_reviews(n, distance, seed=0, context=(2, 6)):
 
 
 class PhraseVotes:
-    """Sentences in a made-up language whose every word means nothing alone: a phrase is a
+    """Sentences in a made-up language in which no word decides a vote alone: a phrase is a
     modifier and a word ("m3 w7"), and a fixed random table says which way each of the
-    8 x 12 pairs votes. A sentence is `phrases` phrases; its label is what most of them
-    vote for. To label a sentence a model must look each pair up and add up the votes, so
-    the rule has two stages, one per phrase and one over the phrases.
+    8 x 12 pairs votes (with the default seed every word and every modifier votes both ways,
+    depending on the other half of its pair). A sentence is `phrases` phrases; its label is
+    what most of them vote for. To label a sentence a model must look each pair up and add
+    up the votes, so the rule has two stages, one per phrase and one over the phrases.
 
         >>> task = PhraseVotes(table_seed=0)
         >>> task.votes("m3 w7 m0 w2 m5 w11")       # [+1 or -1 for each phrase]

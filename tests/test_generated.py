@@ -61,6 +61,10 @@ def test_phrase_votes_label_every_sentence_by_the_majority_of_its_table_votes():
     # both classes, both votes for many pairs: the table is not one sign
     assert 0.3 < np.mean([label == "positive" for label, _ in rows]) < 0.7
     assert 0.3 < (task.table > 0).mean() < 0.7
+    # with the default seed every word and every modifier votes both ways (the docstring's claim)
+    positive = PhraseVotes().table > 0
+    assert positive.any(axis=0).all() and (~positive).any(axis=0).all()
+    assert positive.any(axis=1).all() and (~positive).any(axis=1).all()
     # the same seeds give the same sentences and table; another table seed another table
     assert PhraseVotes(table_seed=0).sentences(500, seed=1) == rows
     assert (PhraseVotes(table_seed=1).table != task.table).any()
