@@ -28,10 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import gluonnlp as nlp
 import numpy as np
-from gluonnlp.data.batchify import Pad, Stack, Tuple
-from mxnet import gluon
 
 from .atomic import atomic_path
 from .errors import ArgumentParser, UserError, run_cli
@@ -213,6 +210,7 @@ def build_vocab(token_lists, max_size):
     """A `gluonnlp.Vocab` of the `max_size` most frequent tokens (None: all), with `<pad>`
     at id 0 and `<unk>` at id 1: any unseen token maps to 1. Build it from the training
     split only, or valid/test words leak into the model's inputs."""
+    import gluonnlp as nlp   # not at import: `python -m gluon_rnn.data` loads mxnet under run_cli
     counter = Counter()
     for tokens in token_lists:
         nlp.data.count_tokens(tokens, counter=counter)
@@ -229,6 +227,7 @@ def save_vocab(vocab, path):
 def load_vocab(path):
     """A vocabulary written by `save_vocab`, read and checked by `gluon_rnn.text.load_vocab`
     (as the ONNX path reads it), as a `gluonnlp.Vocab`."""
+    import gluonnlp as nlp
     return nlp.Vocab.from_json(read_vocab(path).to_json())
 
 
@@ -246,6 +245,9 @@ def make_loader(ids, labels, batch_size, shuffle, num_buckets=10, seed=None, num
     `worker_rank`, one disjoint shard per worker of a distributed run (`num_workers` is the
     DataLoader's, its batchify processes).
     """
+    import gluonnlp as nlp
+    from gluonnlp.data.batchify import Pad, Stack, Tuple
+    from mxnet import gluon
     if not 0 <= worker_rank < worker_count:
         raise ValueError(f"worker_rank {worker_rank} out of range for {worker_count} workers")
     if len(ids) != len(labels):

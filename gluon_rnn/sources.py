@@ -30,7 +30,6 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
-import gluonnlp as nlp
 import numpy as np
 
 from .atomic import atomic_path
@@ -226,6 +225,7 @@ def _reachable(url, timeout=3.0):
 
 def imdb_from_gluonnlp(cache_dir):
     """The canonical split via `gluonnlp.data.IMDB` (ratings 1-4 negative, 7-10 positive)."""
+    import gluonnlp as nlp   # here, not at import: it loads mxnet
     from mxnet.gluon.utils import _get_repo_url
     if not _reachable(_get_repo_url()):
         raise ConnectionError(f"{_get_repo_url()} unreachable")

@@ -165,7 +165,7 @@ def test_the_commands_import_mxnet_only_inside_main():
     mxnet loads inside `main`, under run_cli, which alone turns Ctrl-C into `interrupted`."""
     code = ("import sys; sys.argv = ['-m']; hook = sys.excepthook\n"
             "import gluon_rnn, gluon_rnn.train, gluon_rnn.evaluate, gluon_rnn.predict, "
-            "gluon_rnn.export, gluon_rnn.options\n"
+            "gluon_rnn.export, gluon_rnn.options, gluon_rnn.data, gluon_rnn.launch\n"
             "assert sys.excepthook is hook, 'import gluon_rnn set sys.excepthook'\n"
             "print(sorted(m for m in ('mxnet', 'gluonnlp') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
