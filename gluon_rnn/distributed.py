@@ -30,7 +30,6 @@ import mxnet as mx
 import numpy as np
 
 from .errors import UserError
-from .records import say
 
 KVSTORES = ("local", "device", "dist_sync", "dist_device_sync", "dist_async")
 DMLC_ENV = ("DMLC_ROLE", "DMLC_PS_ROOT_URI", "DMLC_PS_ROOT_PORT", "DMLC_NUM_WORKER",
@@ -140,7 +139,8 @@ class Workers:
 
     def say(self, msg):
         """Print a line of the run's progress, from the chief only."""
-        say(msg, self.rank)
+        if self.is_chief:
+            print(msg, flush=True)
 
 
 SINGLE = Workers()   # the one worker of a run on one machine

@@ -4,7 +4,7 @@
     history_csv(history)                  -> history.csv's text
     run_metrics(...)                      -> metrics.json's dict
 
-Only rank 0 of a distributed run prints (`say`) or writes; the numbers come from
+Only rank 0 of a distributed run prints (`distributed.Workers.say`) or writes; the numbers come from
 `gluon_rnn.loop` (train_epoch's sums, score_loader's scores) and `gluon_rnn.metrics`.
 """
 import csv
@@ -13,12 +13,6 @@ import io
 import platform
 
 import numpy as np
-
-
-def say(msg, rank=0):
-    """Print a line of the run's progress, from rank 0 only."""
-    if rank == 0:
-        print(msg, flush=True)
 
 
 def epoch_row(epoch, stats, valid, lr):

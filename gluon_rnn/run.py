@@ -62,10 +62,11 @@ def prepare_data(cfg, workers=distributed.SINGLE):
               for name in ("train", "valid", "test")}
     vocab = gdata.build_vocab(tokens["train"], cfg.vocab_size)
 
+    ids = {name: gdata.encode(t, vocab, cfg.max_len, cfg.truncate) for name, t in tokens.items()}
+    labels = {name: [label for _, label in getattr(corpus, name)] for name in tokens}
+
     def loader(name, shuffle, rank=0, count=1):
-        ids = gdata.encode(tokens[name], vocab, cfg.max_len, cfg.truncate)
-        labels = [label for _, label in getattr(corpus, name)]
-        return gdata.make_loader(ids, labels, cfg.batch_size, shuffle=shuffle,
+        return gdata.make_loader(ids[name], labels[name], cfg.batch_size, shuffle=shuffle,
                                  num_buckets=cfg.num_buckets, worker_rank=rank,
                                  worker_count=count)
 
