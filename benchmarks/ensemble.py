@@ -144,16 +144,16 @@ def fit_ngram(corpus, n, log):
 
 
 def ensemble(models, ngrams=2, data_dir=None, seed=None, log=lambda msg: None):
-    """Everything the command prints, and the test split's texts, labels and every part's
-    log-odds ({"text": [...], "label": ..., "rnn": ..., "ngram": ...}, the runs keyed as
-    under `models`). `models` is a list of run directories."""
+    """Everything the command prints, and the test split's labels and every part's log-odds
+    ({"label": ..., "rnn": ..., "ngram": ...}, the runs keyed as under `models`). `models` is
+    a list of run directories."""
     names = ["rnn"] if len(models) == 1 else [f"rnn{k}" for k in range(1, len(models) + 1)]
     runs = [load_run(models[0], data_dir, seed)]
     runs += [load_run(model, data_dir, seed, known=runs[0][2:4]) for model in models[1:]]
     corpus = runs[0][3]
     fingerprint = split_fingerprint(corpus)
-    for model, run in zip(models[1:], runs[1:]):
-        if split_fingerprint(run[3]) != fingerprint:
+    for model, run in zip(models[1:], runs[1:]):   # a run that shares the corpus shares its split
+        if run[3] is not corpus and split_fingerprint(run[3]) != fingerprint:
             raise UserError(f"{model}: trained on another split than {models[0]}; the "
                             f"ensemble needs one split")
     if not (corpus.train and corpus.valid and corpus.test):
@@ -203,13 +203,12 @@ def ensemble(models, ngrams=2, data_dir=None, seed=None, log=lambda msg: None):
         "ngrams": ngrams,
         "seed": configs[0]["data"].get("seed"), "split_sha256": fingerprint,
     }
-    return result, {"text": [t for t, _ in corpus.test], "label": y_test,
-                    **dict(zip(names, test)), "ngram": ngram_test}
+    return result, {"label": y_test, **dict(zip(names, test)), "ngram": ngram_test}
 
 
 def predictions_csv(scores):
     """The test split's labels and every part's log-odds, one line per text, in split order."""
-    columns = [k for k in scores if k not in ("text", "label")]
+    columns = [k for k in scores if k != "label"]
     buf = io.StringIO()
     buf.write(",".join(["index", "label", *columns]) + "\n")
     for i, y in enumerate(scores["label"]):

@@ -11,7 +11,7 @@
     plot       throughput.png
 
 Imports run one way: tasks builds on config, runner on tasks (--quick runs them in process),
-sections on machine, tables on shares and sections (`find_row`), report on tables, plot on
+sections on machine, tables on config, shares and sections (`find_row`), report on tables, plot on
 sections. bench.py puts the repository on sys.path before it imports these; mxnet and
 gluon_rnn are imported inside functions, so that bench.py decides when mxnet loads.
 """

@@ -3,9 +3,9 @@
 serving.py). Each says how its numbers were taken, then lays them out."""
 import json
 
+from .config import NO_STATIC_SHAPE
 from .sections import find_row
 from .shares import op_groups, pair_ratio
-from .tasks import NO_STATIC_SHAPE
 
 
 def num(x):

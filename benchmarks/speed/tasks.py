@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import RESULT_MARK
+from .config import NO_STATIC_SHAPE, RESULT_MARK
 
 
 def _ctx(name):
@@ -31,20 +31,6 @@ def _make_batch(n, t, spec, ctx, seed=0):
     valid_length = mx.nd.full((n,), t, ctx=ctx, dtype="float32")
     label = mx.nd.array(rng.randint(0, spec["num_classes"], n), ctx=ctx, dtype="float32")
     return tokens, valid_length, label
-
-
-# mxnet 1.9.1's `foreach` (the loop of `lstm-cells`, gluon_rnn.blocks.LSTMCellLoop) is broken
-# under static_shape: the first call of each of its graphs (inference, training forward,
-# backward) leaves foreach's outputs unwritten, so the first training step's logits and
-# gradients are whatever that memory held (a NaN loss when it held a NaN or a huge value), and
-# a backward may fail with "We didn't record the computation for iteration T-1". Measured with
-# `bench.py --quick --only train` at OMP_NUM_THREADS=1 on a loaded 2-core machine: 7 of 20
-# runs failed at the `lstm-cells` static row (2 NaN losses at batch 1, 5 foreach errors); with
-# static_alloc alone for that row, 0 of 40. tests/test_bench.py compares every timed graph's
-# first step with the imperative one: with static_shape `lstm-cells` failed it 8 times of 8,
-# every other architecture and mode passed it. Gluon_rnn's own training and prediction never set
-# static_shape, so only the bench met this.
-NO_STATIC_SHAPE = frozenset({"lstm-cells"})
 
 
 def _hybridize(net, mode):
