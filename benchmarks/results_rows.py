@@ -102,7 +102,7 @@ ROWS = [
          what="`bilstm-meanmax` 256 x 256, whole reviews, word and embedding dropout",
          args=frontier(4), seeds=[0, 1, 2]),
 
-    # the frontier's first two epochs (its seed 0 kept epoch 2 of 4): about 11 minutes an epoch
+    # the frontier's first two epochs (its seeds 0 and 1 kept epoch 2 of 4): about 11 minutes an epoch
     # on 2 cores, the recurrent half of the next row
     dict(name="bilstm-meanmax-2-epochs", readme=True, table="imdb",
          what="`bilstm-meanmax` 256 x 256, whole reviews, word and embedding dropout, two epochs",
